@@ -1,0 +1,167 @@
+"""The desk's live connection: book subscriptions, order entry and one's own outcomes."""
+
+import json
+import re
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from apps.accounts.models import User
+from apps.instruments.models import Instrument
+from apps.matching import keys
+from apps.matching.redis import redis_client
+from apps.trading.errors import OrderRejected
+from apps.trading.services import OrderRequest, order_cancel_async, order_submit_async
+
+UNAUTHENTICATED_CLOSE_CODE = 4401
+_SYMBOL = re.compile(r"^[A-Z0-9.]{1,16}$")
+_ORDER_FIELDS = ("symbol", "side", "price", "quantity", "time_in_force", "client_order_id")
+
+
+class BadMessage(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _text(content: dict[str, Any], name: str, max_length: int = 64) -> str:
+    value = content.get(name)
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise BadMessage("invalid_field", f"Field {name!r} must be a non-empty string.")
+    return value
+
+
+@database_sync_to_async
+def _instrument(symbol: str) -> Instrument | None:
+    return Instrument.objects.filter(symbol=symbol, is_active=True).first()
+
+
+@sync_to_async(thread_sensitive=False)
+def _snapshot(shard: int, symbol: str) -> dict[str, Any]:
+    raw = redis_client().get(keys.book_snapshot(shard, symbol))
+    if raw is None:
+        return {"symbol": symbol, "seq": 0, "bids": [], "asks": []}
+    snapshot: dict[str, Any] = json.loads(raw)
+    return snapshot
+
+
+class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    user: User
+    books: set[str]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
+            return
+        self.user = user
+        self.books = set()
+        await self.channel_layer.group_add(keys.user_group(user.pk), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "user"):
+            return
+        await self.channel_layer.group_discard(keys.user_group(self.user.pk), self.channel_name)
+        for symbol in self.books:
+            await self.channel_layer.group_discard(keys.book_group(symbol), self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Parse here rather than in the base class, so that bad JSON gets an error frame
+        # instead of closing the connection with a traceback.
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self._error("", "invalid_json", "The message is not valid JSON.")
+            return
+        if not isinstance(content, dict):
+            await self._error("", "invalid_message", "The message must be a JSON object.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        request_id = content.get("request_id") if isinstance(content.get("request_id"), str) else ""
+        handlers = {
+            "book.subscribe": self._book_subscribe,
+            "book.unsubscribe": self._book_unsubscribe,
+            "order.new": self._order_new,
+            "order.cancel": self._order_cancel,
+        }
+        handler = handlers.get(content.get("type"))  # type: ignore[arg-type]
+        if handler is None:
+            await self._error(
+                request_id, "unknown_type", f"Unknown message type {content.get('type')!r}."
+            )
+            return
+        try:
+            await handler(content, request_id or "")
+        except BadMessage as exc:
+            await self._error(request_id or "", exc.code, exc.message)
+
+    async def _error(self, request_id: str, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "request_id": request_id, "code": code, "message": message})
+
+    async def _symbol(self, content: dict[str, Any]) -> Instrument:
+        symbol = content.get("symbol")
+        if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
+            raise BadMessage("invalid_field", "Field 'symbol' must be an instrument symbol.")
+        instrument = await _instrument(symbol)
+        if instrument is None:
+            raise BadMessage("unknown_instrument", f"Instrument {symbol!r} is not listed.")
+        return instrument
+
+    async def _book_subscribe(self, content: dict[str, Any], request_id: str) -> None:
+        instrument = await self._symbol(content)
+        # Join the group before reading the snapshot: every delta after the snapshot is then
+        # delivered, and the client drops the ones the snapshot already covers.
+        await self.channel_layer.group_add(keys.book_group(instrument.symbol), self.channel_name)
+        self.books.add(instrument.symbol)
+        snapshot = await _snapshot(instrument.shard, instrument.symbol)
+        await self.send_json({"type": "book.snapshot", **snapshot})
+
+    async def _book_unsubscribe(self, content: dict[str, Any], request_id: str) -> None:
+        instrument = await self._symbol(content)
+        self.books.discard(instrument.symbol)
+        await self.channel_layer.group_discard(keys.book_group(instrument.symbol), self.channel_name)
+
+    async def _order_new(self, content: dict[str, Any], request_id: str) -> None:
+        missing = [name for name in _ORDER_FIELDS if name not in content]
+        if missing:
+            raise BadMessage("missing_field", f"The order lacks {', '.join(missing)}.")
+        account = content.get("account")
+        request = OrderRequest(
+            symbol=_text(content, "symbol", 16),
+            side=_text(content, "side", 8),
+            order_type=_text(content, "order_type", 16) if "order_type" in content else "limit",
+            price=str(content["price"]),
+            quantity=content["quantity"],
+            time_in_force=_text(content, "time_in_force", 4),
+            client_order_id=_text(content, "client_order_id"),
+            account=account if isinstance(account, str) and account else None,
+        )
+        try:
+            await database_sync_to_async(order_submit_async)(self.user, request, request_id)
+        except OrderRejected as exc:
+            await self.send_json(
+                {
+                    "type": "order.rejected", "request_id": request_id,
+                    "client_order_id": request.client_order_id, "code": exc.code,
+                    "message": exc.message,
+                }
+            )
+
+    async def _order_cancel(self, content: dict[str, Any], request_id: str) -> None:
+        order_id = content.get("order_id")
+        if type(order_id) is not int:
+            raise BadMessage("invalid_field", "Field 'order_id' must be an integer.")
+        try:
+            await database_sync_to_async(order_cancel_async)(self.user, order_id, request_id)
+        except OrderRejected as exc:
+            await self._error(request_id, exc.code, exc.message)
+
+    async def desk_frame(self, message: dict[str, Any]) -> None:
+        """A frame the matcher published to one of this connection's groups."""
+        await self.send_json(message["frame"])

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from apps.desk.consumers import DeskConsumer
+
+websocket_urlpatterns = [path("ws/desk/", DeskConsumer.as_asgi())]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.desk import views
+
+urlpatterns = [
+    path("", views.DeskView.as_view(), name="desk"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+]

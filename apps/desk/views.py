@@ -1,0 +1,47 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.generic import TemplateView
+import redis
+
+from apps.matching import keys
+from apps.matching.redis import redis_client
+
+
+class DeskView(LoginRequiredMixin, TemplateView):
+    template_name = "desk/desk.html"
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is alive and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready to trade: the database answers, Redis answers, and every matcher is beating."""
+    problems: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        problems["database"] = f"unreachable: {exc.__class__.__name__}"
+    try:
+        client = redis_client()
+        client.ping()
+        now_ns = time.time_ns()
+        max_age_ns = int(settings.MATCHER_HEARTBEAT_MAX_AGE_S * 1e9)
+        for shard in range(settings.MATCHER_SHARD_COUNT):
+            beat = client.get(keys.heartbeat(shard))
+            if beat is None:
+                problems[f"matcher.{shard}"] = "no heartbeat: the matcher is not running"
+            elif now_ns - int(beat) > max_age_ns:
+                age_s = (now_ns - int(beat)) / 1e9
+                problems[f"matcher.{shard}"] = f"heartbeat is {age_s:.1f}s old"
+    except redis.RedisError as exc:
+        problems["redis"] = f"unreachable: {exc.__class__.__name__}"
+    if problems:
+        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+    return JsonResponse({"status": "ready"})

@@ -1,0 +1,50 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Instrument(models.Model):
+    """A listed instrument. Prices are whole ticks and quantities whole lots inside the engine;
+    the conversions at the edge live here."""
+
+    class LuldTier(models.IntegerChoices):
+        TIER_1 = 1, "Tier 1 (S&P 500, Russell 1000, selected ETPs)"
+        TIER_2 = 2, "Tier 2 (all other NMS stocks)"
+
+    symbol = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    tick_size = models.DecimalField(
+        max_digits=12, decimal_places=6, default=Decimal("0.01"),
+        validators=[MinValueValidator(Decimal("0.000001"))],
+    )
+    lot_size = models.PositiveIntegerField(default=1, help_text="Shares per lot.")
+    reference_price = models.DecimalField(max_digits=18, decimal_places=6)
+    luld_tier = models.PositiveSmallIntegerField(choices=LuldTier.choices, default=LuldTier.TIER_1)
+    min_qty_lots = models.PositiveIntegerField(default=1)
+    max_qty_lots = models.PositiveIntegerField(default=1_000_000)
+    shard = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+    def price_to_ticks(self, price: Decimal) -> int | None:
+        """Whole ticks for `price`, or None when it is not on the tick."""
+        ticks, remainder = divmod(price, self.tick_size)
+        return int(ticks) if remainder == 0 else None
+
+    def ticks_to_price(self, ticks: int) -> Decimal:
+        """The price of `ticks`, written with as many decimals as the tick has."""
+        exponent = min(int(self.tick_size.normalize().as_tuple().exponent), 0)
+        return (self.tick_size * ticks).quantize(Decimal(1).scaleb(exponent))
+
+    def quantity_to_lots(self, quantity: int) -> int | None:
+        lots, remainder = divmod(quantity, self.lot_size)
+        return lots if remainder == 0 else None
+
+    def lots_to_quantity(self, lots: int) -> int:
+        return lots * self.lot_size

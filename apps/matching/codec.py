@@ -1,0 +1,74 @@
+"""Commands and events to and from JSON-ready dicts, for the stream and the journal."""
+
+import dataclasses
+from typing import Any
+
+from apps.matching.engine import (
+    BookDelta,
+    CancelOrder,
+    Command,
+    DefineInstrument,
+    Event,
+    NewOrder,
+    OrderType,
+    Side,
+    TimeInForce,
+    Unparseable,
+)
+
+COMMAND_TYPES: dict[
+    str, type[DefineInstrument] | type[NewOrder] | type[CancelOrder] | type[Unparseable]
+] = {
+    "define_instrument": DefineInstrument,
+    "unparseable": Unparseable,
+    "new_order": NewOrder,
+    "cancel_order": CancelOrder,
+}
+_ENUM_FIELDS = {"side": Side, "order_type": OrderType, "time_in_force": TimeInForce}
+
+
+class MalformedCommand(ValueError):
+    """A stream entry that does not describe a valid command."""
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    return dataclasses.asdict(command)
+
+
+def command_from_dict(fields: dict[str, Any]) -> Command:
+    kind = fields.get("kind")
+    command_type = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
+    if command_type is None:
+        raise MalformedCommand(f"unknown command kind {kind!r}")
+    expected = {f.name: f for f in dataclasses.fields(command_type)}
+    unknown = set(fields) - set(expected)
+    if unknown:
+        raise MalformedCommand(f"unexpected fields {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, field in expected.items():
+        if name not in fields:
+            if field.default is dataclasses.MISSING:
+                raise MalformedCommand(f"missing field {name!r}")
+            continue
+        value = fields[name]
+        if name in _ENUM_FIELDS:
+            try:
+                value = _ENUM_FIELDS[name](value)
+            except ValueError as exc:
+                raise MalformedCommand(f"bad {name} {value!r}") from exc
+        elif field.type in ("int", int) and (type(value) is not int):
+            raise MalformedCommand(f"{name} must be an integer")
+        elif field.type in ("bool", bool) and type(value) is not bool:
+            raise MalformedCommand(f"{name} must be true or false")
+        elif field.type in ("str", str) and not isinstance(value, str):
+            raise MalformedCommand(f"{name} must be a string")
+        values[name] = value
+    return command_type(**values)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    if isinstance(event, BookDelta):
+        fields["changes"] = [dataclasses.asdict(change) for change in event.changes]
+    return fields
+

@@ -1,0 +1,394 @@
+"""The matcher: the one writer of a shard.
+
+It takes commands off the shard's Redis stream in batches, stamps their time, applies them one
+by one to the engine, journals the batch (commands, events and read models) in one database
+transaction, then acknowledges the stream entries, answers waiting callers, stores the book
+snapshots and publishes to the desks. Nothing leaves before the journal commit.
+"""
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import structlog
+from django.db import transaction
+
+from apps.audit.models import EventRecord
+from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
+from apps.instruments.models import Instrument
+from apps.matching import keys
+from apps.matching.codec import (
+    COMMAND_TYPES,
+    MalformedCommand,
+    command_from_dict,
+    command_to_dict,
+    event_to_dict,
+)
+from apps.matching.engine import (
+    BookDelta,
+    CancelRejected,
+    Command,
+    CommandRejected,
+    DefineInstrument,
+    Engine,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderRejected,
+    Side,
+    Trade,
+    Unparseable,
+)
+from apps.matching.publisher import Publisher
+from apps.matching.redis import redis_client
+from apps.trading.errors import REASON_STATUS
+from apps.trading.models import Order
+from apps.trading.projection import ReadModelProjector
+from apps.trading.selectors import ns_to_iso, order_as_dict
+
+log = structlog.get_logger(__name__)
+
+# Order ids are unique across shards: shard N issues ids from N * ORDER_ID_SPAN + 1.
+ORDER_ID_SPAN = 1_000_000_000_000
+REPLY_TTL_S = 60
+HEARTBEAT_EVERY_S = 1.0
+INSTRUMENT_SYNC_EVERY_S = 10.0
+
+Frames = list[tuple[str, dict[str, Any]]]
+
+
+def stream_id_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(slots=True, frozen=True)
+class Incoming:
+    stream_id: str
+    command: Command
+    request_id: str = ""
+    want_reply: bool = False
+
+
+class Matcher:
+    def __init__(self, shard: int = 0, *, batch_size: int = 500, block_ms: int = 100) -> None:
+        self.shard = shard
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.stream = keys.command_stream(shard)
+        self.consumer = f"matcher-{shard}"
+        self.redis = redis_client()
+        self.engine = Engine(shard, order_id_base=shard * ORDER_ID_SPAN)
+        self.projector = ReadModelProjector(shard)
+        self.publisher = Publisher()
+        self.head_hash = GENESIS_HASH
+        self.last_stream_id = (0, 0)
+        self._last_ts_ns = 0
+        self._instruments: dict[str, Instrument] = {}
+        self._instruments_by_id: dict[int, Instrument] = {}
+        self._pending_drained = False
+        self._last_heartbeat = 0.0
+        self._last_instrument_sync = 0.0
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.recover()
+        try:
+            self.redis.xgroup_create(self.stream, keys.CONSUMER_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self.sync_instruments()
+        self._store_snapshots(self.engine.instruments)
+        self.heartbeat()
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        log.info("matcher_started", shard=self.shard, seq=self.engine.seq)
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.publisher.close()
+            log.info("matcher_stopped", shard=self.shard, seq=self.engine.seq)
+
+    def recover(self) -> None:
+        """Rebuild the engine by replaying the journaled commands of this shard."""
+        rows = (
+            EventRecord.objects.filter(shard=self.shard)
+            .order_by("seq")
+            .values_list("seq", "ts_ns", "kind", "payload", "stream_id", "hash")
+        )
+        replayed = 0
+        for seq, ts_ns, kind, payload, stream_id, digest in rows.iterator(chunk_size=2000):
+            self.head_hash = digest
+            self._last_ts_ns = ts_ns
+            if kind not in COMMAND_TYPES:
+                continue
+            self.engine.apply(command_from_dict(payload))
+            if self.engine.last_command_seq != seq:
+                raise RuntimeError(
+                    f"replay diverged: command at seq {seq} replayed as {self.engine.last_command_seq}"
+                )
+            if stream_id:
+                self.last_stream_id = max(self.last_stream_id, stream_id_key(stream_id))
+            replayed += 1
+        log.info("matcher_recovered", shard=self.shard, commands=replayed, seq=self.engine.seq)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Take one batch off the stream and process it; return how many entries it held."""
+        now = time.monotonic()
+        if now - self._last_instrument_sync >= INSTRUMENT_SYNC_EVERY_S:
+            self.sync_instruments()
+        # After a restart, first the entries delivered to this consumer but never acknowledged.
+        start_id = ">" if self._pending_drained else "0"
+        response = self.redis.xreadgroup(
+            keys.CONSUMER_GROUP, self.consumer, {self.stream: start_id},
+            count=self.batch_size, block=None if start_id == "0" else self.block_ms,
+        )
+        entries = response[0][1] if response else []
+        if start_id == "0" and not entries:
+            self._pending_drained = True
+        batch: list[Incoming] = []
+        already_journaled: list[str] = []
+        for raw_id, fields in entries:
+            stream_id = raw_id.decode()
+            if stream_id_key(stream_id) <= self.last_stream_id:
+                already_journaled.append(stream_id)
+            else:
+                batch.append(self._decode(stream_id, fields))
+        if already_journaled:
+            # Journaled before a crash but never acknowledged: acknowledge, do not re-apply.
+            self.redis.xack(self.stream, keys.CONSUMER_GROUP, *already_journaled)
+        if batch:
+            self.process(batch)
+        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_EVERY_S:
+            self.heartbeat()
+        return len(entries)
+
+    def heartbeat(self) -> None:
+        self.redis.set(keys.heartbeat(self.shard), time.time_ns(), ex=60)
+        self._last_heartbeat = time.monotonic()
+
+    def _clock_ns(self) -> int:
+        # Stamped time never runs backwards within a shard, even if the wall clock does.
+        self._last_ts_ns = max(self._last_ts_ns + 1, time.time_ns())
+        return self._last_ts_ns
+
+    def _decode(self, stream_id: str, fields: dict[bytes, bytes]) -> Incoming:
+        request_id = fields.get(b"request_id", b"").decode(errors="replace")[:64]
+        want_reply = fields.get(b"reply", b"") == b"1"
+        ts_ns = self._clock_ns()
+        raw: Any = None
+        try:
+            raw = json.loads(fields.get(b"command", b""))
+            if not isinstance(raw, dict):
+                raise MalformedCommand("the command is not an object")
+            raw["ts_ns"] = ts_ns
+            command = command_from_dict(raw)
+        except (ValueError, MalformedCommand) as exc:
+            user_id = raw.get("user_id") if isinstance(raw, dict) else None
+            command_id = raw.get("command_id") if isinstance(raw, dict) else None
+            command = Unparseable(
+                command_id=command_id if isinstance(command_id, str) else stream_id,
+                ts_ns=ts_ns,
+                user_id=user_id if type(user_id) is int else 0,
+                error=str(exc)[:200],
+            )
+        return Incoming(stream_id, command, request_id, want_reply)
+
+    def sync_instruments(self) -> None:
+        """List or update the shard's instruments from the reference data, as commands."""
+        self._last_instrument_sync = time.monotonic()
+        batch = []
+        for instrument in Instrument.objects.filter(shard=self.shard):
+            self._instruments[instrument.symbol] = instrument
+            self._instruments_by_id[instrument.pk] = instrument
+            state = self.engine.instruments.get(instrument.symbol)
+            wanted = (instrument.min_qty_lots, instrument.max_qty_lots, instrument.is_active)
+            if state is None or (state.min_qty_lots, state.max_qty_lots, state.is_open) != wanted:
+                batch.append(
+                    Incoming(
+                        "",
+                        DefineInstrument(
+                            command_id=uuid.uuid4().hex, ts_ns=self._clock_ns(),
+                            symbol=instrument.symbol, min_qty_lots=wanted[0],
+                            max_qty_lots=wanted[1], is_open=wanted[2],
+                        ),
+                    )
+                )
+        if batch:
+            self.process(batch)
+
+    # -- one batch --------------------------------------------------------------------------
+
+    def process(self, batch: list[Incoming]) -> None:
+        entries: list[LogEntry] = []
+        outcomes: list[tuple[Incoming, list[Event]]] = []
+        all_events: list[Event] = []
+        for incoming in batch:
+            events = self.engine.apply(incoming.command)
+            command = incoming.command
+            entries.append(
+                LogEntry(
+                    self.engine.last_command_seq, command.ts_ns, command.kind, command.command_id,
+                    command_to_dict(command), incoming.stream_id,
+                )
+            )
+            entries.extend(
+                LogEntry(e.seq, e.ts_ns, e.kind, e.command_id, event_to_dict(e)) for e in events
+            )
+            outcomes.append((incoming, events))
+            all_events.extend(events)
+
+        # Journal before acknowledge: the log rows and the read models derived from them
+        # commit together, and nothing below runs unless they did.
+        with transaction.atomic():
+            self.head_hash = journal_append(self.shard, entries, self.head_hash)
+            orders = self.projector.apply(all_events)
+
+        stream_ids = [i.stream_id for i in batch if i.stream_id]
+        if stream_ids:
+            self.redis.xack(self.stream, keys.CONSUMER_GROUP, *stream_ids)
+            self.last_stream_id = max(self.last_stream_id, *map(stream_id_key, stream_ids))
+        self._after_commit(outcomes, orders)
+
+    def _after_commit(
+        self, outcomes: list[tuple[Incoming, list[Event]]], orders: dict[int, Order]
+    ) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        frames: Frames = []
+        touched_books: dict[str, None] = {}
+        for incoming, events in outcomes:
+            if incoming.want_reply:
+                reply_key = keys.reply(incoming.command.command_id)
+                pipe.lpush(reply_key, json.dumps(self._reply(events[0], orders)))
+                pipe.expire(reply_key, REPLY_TTL_S)
+            for event in events:
+                frames.extend(self._frames(event, incoming, orders))
+                if isinstance(event, BookDelta):
+                    touched_books[event.symbol] = None
+        pipe.execute()
+        self._store_snapshots(touched_books)
+        self.publisher.publish(frames)
+
+    # -- presentation -----------------------------------------------------------------------
+
+    def _price(self, symbol: str, ticks: int) -> str:
+        return str(self._instruments[symbol].ticks_to_price(ticks))
+
+    def _qty(self, symbol: str, lots: int) -> int:
+        return self._instruments[symbol].lots_to_quantity(lots)
+
+    def _order(self, order: Order) -> dict[str, Any]:
+        return order_as_dict(order, self._instruments_by_id[order.instrument_id])
+
+    def _reply(self, outcome: Event, orders: dict[int, Order]) -> dict[str, Any]:
+        if isinstance(outcome, OrderAccepted):
+            return {"status": 201, "order": self._order(orders[outcome.order_id])}
+        if isinstance(outcome, OrderCancelled):
+            return {"status": 200, "order": self._order(orders[outcome.order_id])}
+        if isinstance(outcome, OrderRejected | CancelRejected | CommandRejected):
+            return {
+                "status": REASON_STATUS.get(outcome.reason, 400),
+                "code": str(outcome.reason),
+                "message": outcome.message,
+            }
+        return {"status": 200}
+
+    def _frames(self, event: Event, incoming: Incoming, orders: dict[int, Order]) -> Frames:
+        request_id = incoming.request_id
+        if isinstance(event, OrderAccepted):
+            frame = {"type": "order.accepted", "order": self._order(orders[event.order_id])}
+            return [(keys.user_group(event.user_id), frame | {"request_id": request_id})]
+        if isinstance(event, OrderRejected):
+            frame = {
+                "type": "order.rejected", "request_id": request_id,
+                "client_order_id": event.client_order_id, "code": str(event.reason),
+                "message": event.message,
+            }
+            return [(keys.user_group(event.user_id), frame)]
+        if isinstance(event, CancelRejected | CommandRejected):
+            frame = {
+                "type": "error", "request_id": request_id, "code": str(event.reason),
+                "message": event.message,
+            }
+            return [(keys.user_group(event.user_id), frame)]
+        if isinstance(event, OrderCancelled):
+            frame = {
+                "type": "order.cancelled", "request_id": request_id,
+                "order": self._order(orders[event.order_id]),
+            }
+            return [(keys.user_group(event.user_id), frame)]
+        if isinstance(event, Trade):
+            return self._trade_frames(event, orders)
+        if isinstance(event, BookDelta):
+            changes = [
+                {
+                    "side": c.side, "price": self._price(event.symbol, c.price_ticks),
+                    "quantity": self._qty(event.symbol, c.qty_lots), "count": c.order_count,
+                }
+                for c in event.changes
+            ]
+            frame = {
+                "type": "book.delta", "symbol": event.symbol, "seq": event.book_seq,
+                "changes": changes,
+            }
+            return [(keys.book_group(event.symbol), frame)]
+        return []
+
+    def _trade_frames(self, trade: Trade, orders: dict[int, Order]) -> Frames:
+        symbol = trade.symbol
+        price = self._price(symbol, trade.price_ticks)
+        quantity = self._qty(symbol, trade.qty_lots)
+        ts = ns_to_iso(trade.ts_ns)
+        frames: Frames = [
+            (
+                keys.book_group(symbol),
+                {
+                    "type": "trade", "symbol": symbol, "price": price, "quantity": quantity,
+                    "aggressor_side": trade.aggressor_side, "trade_id": trade.trade_id, "ts": ts,
+                },
+            )
+        ]
+        for order_id, user_id, side, liquidity in (
+            (trade.maker_order_id, trade.maker_user_id, trade.aggressor_side.opposite, "maker"),
+            (trade.taker_order_id, trade.taker_user_id, trade.aggressor_side, "taker"),
+        ):
+            fill = {
+                "trade_id": trade.trade_id, "order_id": order_id, "symbol": symbol, "side": side,
+                "price": price, "quantity": quantity, "liquidity": liquidity, "ts": ts,
+            }
+            group = keys.user_group(user_id)
+            frames.append((group, {"type": "fill", "fill": fill}))
+            frames.append((group, {"type": "order.updated", "order": self._order(orders[order_id])}))
+        return frames
+
+    def book_snapshot(self, symbol: str) -> dict[str, Any]:
+        def levels(side: Side) -> list[list[Any]]:
+            return [
+                [self._price(symbol, price), self._qty(symbol, lots), count]
+                for price, lots, count in self.engine.depth(symbol, side)
+            ]
+
+        return {
+            "symbol": symbol,
+            "seq": self.engine.book_seq(symbol),
+            "bids": levels(Side.BUY),
+            "asks": levels(Side.SELL),
+        }
+
+    def _store_snapshots(self, symbols: dict[str, Any]) -> None:
+        if not symbols:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for symbol in symbols:
+            pipe.set(keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
+        pipe.execute()

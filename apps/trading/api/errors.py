@@ -1,0 +1,50 @@
+"""Every API error has the same body: a machine-readable code and a sentence."""
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from apps.trading.errors import OrderRejected
+
+_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.ParseError: "malformed_request",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            text = _first_message(value)
+            return text if name == "non_field_errors" else f"{name}: {text}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OrderRejected):
+        return Response({"code": exc.code, "message": exc.message}, status=exc.status)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "code": "invalid_request",
+            "message": _first_message(exc.detail).rstrip(".") + ".",
+            "fields": exc.detail,
+        }
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
+    detail = getattr(exc, "detail", str(exc))
+    response.data = {"code": code, "message": _first_message(detail)}
+    return response

@@ -1,0 +1,122 @@
+import json
+from typing import Any
+
+import redis
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import User
+from apps.accounts.services import accounts_tradeable_by
+from apps.instruments.models import Instrument
+from apps.matching import keys
+from apps.matching.redis import redis_client
+from apps.trading.api.serializers import (
+    BookSerializer,
+    ErrorSerializer,
+    InstrumentSerializer,
+    MeSerializer,
+    OrderCreateSerializer,
+    OrderSerializer,
+)
+from apps.trading.errors import OrderRejected
+from apps.trading.selectors import order_as_dict, orders_of
+from apps.trading.services import OrderRequest, order_cancel, order_submit
+
+
+def _user(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)  # IsAuthenticated ran first
+    return user
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        return Response(
+            {
+                "username": user.username,
+                "roles": user.role_names,
+                "accounts": accounts_tradeable_by(user),
+            }
+        )
+
+
+class InstrumentViewSet(viewsets.ReadOnlyModelViewSet[Instrument]):
+    queryset = Instrument.objects.filter(is_active=True)
+    serializer_class = InstrumentSerializer
+    lookup_field = "symbol"
+    pagination_class = None
+
+    @extend_schema(responses={200: BookSerializer, 404: ErrorSerializer, 503: ErrorSerializer})
+    @action(detail=True)
+    def book(self, request: Request, symbol: str) -> Response:
+        """The instrument's order book as the matcher last published it (all levels)."""
+        instrument = self.get_object()
+        try:
+            raw = redis_client().get(keys.book_snapshot(instrument.shard, instrument.symbol))
+        except redis.RedisError:
+            raise OrderRejected(
+                "book_unavailable", "The book cannot be read: the desk's cache is down.", 503
+            ) from None
+        if raw is None:
+            return Response({"symbol": instrument.symbol, "seq": 0, "bids": [], "asks": []})
+        snapshot: dict[str, Any] = json.loads(raw)
+        return Response(snapshot)
+
+
+class OrderViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[Any]
+):
+    """One's own orders. Creating and cancelling go through the matcher and answer with its outcome."""
+
+    lookup_field = "order_id"
+    lookup_value_regex = r"\d+"
+    pagination_class = None
+
+    def get_serializer_class(self) -> type[OrderCreateSerializer] | type[OrderSerializer]:
+        return OrderCreateSerializer if self.action == "create" else OrderSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["open", "closed"], required=False)],
+        responses=OrderSerializer(many=True),
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        status_filter = request.query_params.get("status")
+        if status_filter not in (None, "open", "closed"):
+            raise OrderRejected("invalid_filter", "The status filter must be 'open' or 'closed'.")
+        orders = orders_of(_user(request), status_filter)[:500]
+        return Response([order_as_dict(o, o.instrument) for o in orders])
+
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                   409: ErrorSerializer, 503: ErrorSerializer, 504: ErrorSerializer},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = OrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.validated_data
+        order = order_submit(
+            _user(request),
+            OrderRequest(
+                symbol=fields["symbol"], side=fields["side"], order_type=fields["type"],
+                price=fields["price"], quantity=fields["quantity"],
+                time_in_force=fields["time_in_force"], client_order_id=fields["client_order_id"],
+                account=fields.get("account"),
+            ),
+        )
+        return Response(order, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: OrderSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
+                   503: ErrorSerializer, 504: ErrorSerializer},
+    )
+    def destroy(self, request: Request, *args: Any, order_id: str = "", **kwargs: Any) -> Response:
+        return Response(order_cancel(_user(request), int(order_id)))
+
+

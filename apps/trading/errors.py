@@ -1,0 +1,28 @@
+"""Rejections at the edge: a machine-readable code, a sentence, and the HTTP status to use."""
+
+from apps.matching.engine import Reason
+
+# The matcher's reason codes and the HTTP status each maps to at the API.
+REASON_STATUS: dict[str, int] = {
+    Reason.UNKNOWN_INSTRUMENT: 400,
+    Reason.INSTRUMENT_CLOSED: 409,
+    Reason.INVALID_PRICE: 400,
+    Reason.PRICE_OFF_TICK: 400,
+    Reason.INVALID_QUANTITY: 400,
+    Reason.QUANTITY_OUT_OF_RANGE: 400,
+    Reason.UNSUPPORTED_ORDER_TYPE: 400,
+    Reason.FOK_NOT_FILLABLE: 409,
+    Reason.MALFORMED_COMMAND: 400,
+    Reason.ORDER_NOT_FOUND: 404,
+    Reason.NOT_ORDER_OWNER: 404,
+}
+
+
+class OrderRejected(Exception):
+    """The order or cancel was refused; nothing changed."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status if status is not None else REASON_STATUS.get(code, 400)

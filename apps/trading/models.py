@@ -1,0 +1,86 @@
+"""Read models derived from the event log: orders and fills as traders see them.
+
+Only the matcher writes these, in the same transaction as the log rows they derive from, so
+they are never ahead of or behind the log.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from apps.instruments.models import Instrument
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new"
+        PARTIALLY_FILLED = "partially_filled"
+        FILLED = "filled"
+        CANCELLED = "cancelled"
+
+    OPEN_STATUSES = (Status.NEW, Status.PARTIALLY_FILLED)
+
+    order_id = models.BigIntegerField(unique=True)
+    shard = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    account = models.CharField(max_length=32)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    side = models.CharField(max_length=4)
+    order_type = models.CharField(max_length=16)
+    time_in_force = models.CharField(max_length=4)
+    price_ticks = models.BigIntegerField()
+    qty_lots = models.BigIntegerField()
+    filled_lots = models.BigIntegerField(default=0)
+    leaves_lots = models.BigIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    reason_code = models.CharField(max_length=40, blank=True)
+    created_ts_ns = models.BigIntegerField()
+    updated_ts_ns = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-order_id"]
+        indexes = [models.Index(fields=["user", "status"], name="order_user_status_idx")]
+        permissions = [
+            ("submit_order", "Can submit orders for entitled accounts"),
+            ("cancel_order", "Can cancel own orders"),
+            ("view_all_orders", "Can view every account's orders"),
+            ("cancel_any_order", "Can cancel any account's orders"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.side} {self.qty_lots}@{self.price_ticks} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class Fill(models.Model):
+    """One side of a trade, as the owner of the order sees it."""
+
+    class Liquidity(models.TextChoices):
+        MAKER = "maker"
+        TAKER = "taker"
+
+    trade_id = models.BigIntegerField()
+    shard = models.PositiveSmallIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fills")
+    account = models.CharField(max_length=32)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="fills")
+    side = models.CharField(max_length=4)
+    price_ticks = models.BigIntegerField()
+    qty_lots = models.BigIntegerField()
+    liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
+    ts_ns = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-ts_ns", "-trade_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "trade_id", "liquidity"], name="fill_trade_side_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trade_id} {self.side} {self.qty_lots}@{self.price_ticks}"

@@ -1,0 +1,288 @@
+// CWTS Desk browser entry: loads the user and instruments over REST, then
+// runs everything live over the desk WebSocket.
+
+import './desk.css';
+import { api, HttpError } from './api';
+import { Book } from './book';
+import { byId, setAttr, setText } from './dom';
+import { Fills } from './fills';
+import { OpenOrders } from './orders';
+import { DeskSocket, type ConnState } from './socket';
+import { Tape } from './tape';
+import { Ticket, type TicketOrder } from './ticket';
+import type { Instrument, Me, Order, ServerFrame } from './types';
+
+const SYMBOL_KEY = 'cwts-desk.symbol';
+
+type Pending =
+  | { kind: 'new'; clientOrderId: string; label: string }
+  | { kind: 'cancel'; orderId: number };
+
+class Desk {
+  private readonly pending = new Map<string, Pending>();
+  private readonly instruments = new Map<string, Instrument>();
+  private counter = 0;
+  private readonly socket: DeskSocket;
+  private readonly book: Book;
+  private readonly tape = new Tape();
+  private readonly fills = new Fills();
+  private readonly orders: OpenOrders;
+  private readonly ticket: Ticket;
+  private readonly conn = byId('conn');
+  private readonly picker = byId<HTMLSelectElement>('symbol-select');
+
+  constructor(
+    private readonly me: Me,
+    instruments: Instrument[],
+  ) {
+    for (const i of instruments) this.instruments.set(i.symbol, i);
+    this.socket = new DeskSocket(DeskSocket.defaultUrl(), {
+      onFrame: (f) => this.onFrame(f),
+      onOpen: () => this.onOpen(),
+      onState: (s) => this.onState(s),
+    });
+    this.book = new Book({
+      send: (type, symbol) => this.socket.send({ type, symbol }),
+      onPick: (price) => this.ticket.setPrice(price),
+    });
+    this.orders = new OpenOrders((id) => this.cancel(id));
+    this.ticket = new Ticket((o) => this.submit(o));
+    this.ticket.setAccounts(me.accounts);
+
+    this.picker.replaceChildren(
+      ...instruments.map((i) => {
+        const opt = document.createElement('option');
+        opt.value = i.symbol;
+        opt.textContent = i.symbol;
+        opt.title = i.name;
+        return opt;
+      }),
+    );
+    this.picker.addEventListener('change', () => this.select(this.picker.value));
+    const user = document.getElementById('desk-user');
+    if (user && !user.textContent?.trim()) user.textContent = me.username;
+  }
+
+  start(): void {
+    const remembered = readStored(SYMBOL_KEY);
+    const first = remembered && this.instruments.has(remembered) ? remembered : this.picker.value;
+    this.select(first);
+    this.reloadOrders();
+    this.socket.connect();
+  }
+
+  private select(symbol: string): void {
+    const inst = this.instruments.get(symbol) ?? null;
+    if (this.picker.value !== symbol) this.picker.value = symbol;
+    this.tape.clear();
+    this.ticket.setInstrument(inst);
+    this.book.select(inst);
+    if (inst) writeStored(SYMBOL_KEY, inst.symbol);
+  }
+
+  private onOpen(): void {
+    this.book.resubscribe();
+    // Order events may have been missed while disconnected.
+    this.reloadOrders();
+  }
+
+  private onState(state: ConnState): void {
+    setText(this.conn, state);
+    setAttr(this.conn, 'data-state', state);
+    this.conn.className = state;
+    if (state !== 'live' && this.pending.size > 0) {
+      // Answers to requests on a dead socket never come; say so rather than wait.
+      for (const p of this.pending.values()) {
+        if (p.kind === 'cancel') this.orders.cancelFailed(p.orderId);
+      }
+      this.pending.clear();
+      this.ticket.status('Connection lost before the answer arrived; check open orders.', 'error');
+    }
+  }
+
+  private reloadOrders(): void {
+    this.orders.reload(api.openOrders).catch((err: unknown) => {
+      this.ticket.status(`Could not load open orders: ${errorText(err)}`, 'error');
+    });
+  }
+
+  private nextId(): number {
+    this.counter += 1;
+    return this.counter;
+  }
+
+  private submit(o: TicketOrder): void {
+    const n = this.nextId();
+    const requestId = `r${n}-${Date.now()}`;
+    const clientOrderId = `${this.me.username}-${Date.now()}-${n}`;
+    const sent = this.socket.send({
+      type: 'order.new',
+      request_id: requestId,
+      symbol: o.symbol,
+      side: o.side,
+      order_type: 'limit',
+      price: o.price,
+      quantity: o.quantity,
+      time_in_force: o.time_in_force,
+      client_order_id: clientOrderId,
+      ...(o.account ? { account: o.account } : {}),
+    });
+    if (!sent) {
+      this.ticket.status('Not connected: order not sent.', 'error');
+      return;
+    }
+    const label = `${o.side} ${o.quantity} ${o.symbol} @ ${o.price} ${o.time_in_force}`;
+    this.pending.set(requestId, { kind: 'new', clientOrderId, label });
+    this.ticket.status(`Sending ${label}…`, 'pending');
+  }
+
+  private cancel(orderId: number): void {
+    const requestId = `r${this.nextId()}-${Date.now()}`;
+    if (this.socket.send({ type: 'order.cancel', request_id: requestId, order_id: orderId })) {
+      this.pending.set(requestId, { kind: 'cancel', orderId });
+      return;
+    }
+    // Getting out of the market must not wait for the socket: fall back to REST.
+    api
+      .cancelOrder(orderId)
+      .then((order) => {
+        this.orders.upsert(order);
+        this.ticket.status(`Cancelled order ${order.order_id}.`, 'ok');
+      })
+      .catch((err: unknown) => {
+        this.orders.cancelFailed(orderId);
+        this.ticket.status(errorText(err), 'error');
+      });
+  }
+
+  /** The pending request a frame answers, removed from the table. */
+  private settle(requestId: string | undefined): Pending | undefined {
+    if (!requestId) return undefined;
+    const p = this.pending.get(requestId);
+    this.pending.delete(requestId);
+    return p;
+  }
+
+  private onFrame(f: ServerFrame): void {
+    switch (f.type) {
+      case 'book.snapshot':
+        this.book.onSnapshot(f);
+        break;
+      case 'book.delta':
+        this.book.onDelta(f);
+        break;
+      case 'trade':
+        if (f.symbol === this.book.symbol) this.tape.add(f);
+        break;
+      case 'order.accepted': {
+        this.orders.upsert(f.order);
+        if (this.settle(f.request_id)?.kind === 'new') {
+          this.ticket.status(acceptedText(f.order), 'ok');
+        }
+        break;
+      }
+      case 'order.rejected': {
+        const p = this.settle(f.request_id) ?? this.byClientOrderId(f.client_order_id);
+        if (p) this.ticket.status(f.message, 'error');
+        break;
+      }
+      case 'order.updated':
+        this.orders.upsert(f.order);
+        break;
+      case 'order.cancelled': {
+        this.orders.upsert(f.order);
+        if (this.settle(f.request_id)?.kind === 'cancel') {
+          this.ticket.status(`Cancelled order ${f.order.order_id}.`, 'ok');
+        }
+        break;
+      }
+      case 'fill':
+        this.orders.applyFill(f.fill);
+        this.fills.add(f.fill);
+        break;
+      case 'error': {
+        const p = this.settle(f.request_id);
+        if (p?.kind === 'cancel') this.orders.cancelFailed(p.orderId);
+        this.ticket.status(f.message, 'error');
+        break;
+      }
+      default:
+        console.warn('desk: unknown frame', f);
+    }
+  }
+
+  /** A rejection without request_id may still be ours (sent just before a reconnect). */
+  private byClientOrderId(clientOrderId: string): Pending | undefined {
+    for (const [rid, p] of this.pending) {
+      if (p.kind === 'new' && p.clientOrderId === clientOrderId) {
+        this.pending.delete(rid);
+        return p;
+      }
+    }
+    return undefined;
+  }
+}
+
+function acceptedText(o: Order): string {
+  const what = `${o.side} ${o.quantity} ${o.symbol} @ ${o.price}`;
+  switch (o.status) {
+    case 'filled':
+      return `Order ${o.order_id} filled: ${what}.`;
+    case 'partially_filled':
+      return `Order ${o.order_id} accepted, ${o.filled_quantity} filled: ${what}.`;
+    case 'cancelled':
+      return `Order ${o.order_id} accepted and cancelled unfilled (${o.time_in_force}): ${what}.`;
+    default:
+      return `Order ${o.order_id} accepted: ${what}.`;
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof HttpError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function readStored(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage can be disabled by policy
+  }
+}
+
+function writeStored(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    /* not critical */
+  }
+}
+
+function showFatal(text: string): void {
+  const banner = document.getElementById('desk-banner');
+  if (banner) {
+    banner.textContent = text;
+    banner.hidden = false;
+  } else {
+    console.error(text);
+  }
+}
+
+async function boot(): Promise<void> {
+  let me: Me;
+  let instruments: Instrument[];
+  try {
+    [me, instruments] = await Promise.all([api.me(), api.instruments()]);
+  } catch (err) {
+    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
+      showFatal('Your session has ended. Reload the page to sign in again.');
+    } else {
+      showFatal(`The desk could not load: ${errorText(err)}`);
+    }
+    return;
+  }
+  new Desk(me, instruments).start();
+}
+
+void boot();

@@ -1,0 +1,107 @@
+// The desk WebSocket: one connection to /ws/desk/, reconnected with capped,
+// jittered exponential backoff. Frames are never queued while disconnected:
+// a stale order must not go out minutes later, so send() reports failure and
+// the caller decides what to tell the operator.
+
+import type { ClientFrame, ServerFrame } from './types';
+
+export type ConnState = 'connecting' | 'live' | 'reconnecting';
+
+export interface SocketHandlers {
+  onFrame(frame: ServerFrame): void;
+  /** Called on every successful (re)connect: resubscribe and resync here. */
+  onOpen(): void;
+  onState(state: ConnState): void;
+}
+
+const MIN_DELAY_MS = 500;
+const MAX_DELAY_MS = 10_000;
+
+export class DeskSocket {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private timer: number | undefined;
+  private everOpened = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly handlers: SocketHandlers,
+  ) {
+    // Retry at once when the network or the tab comes back instead of
+    // waiting out a long backoff.
+    window.addEventListener('online', () => this.retryNow());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.retryNow();
+    });
+  }
+
+  static defaultUrl(): string {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    return `${scheme}://${location.host}/ws/desk/`;
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  connect(): void {
+    window.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.handlers.onState(this.everOpened ? 'reconnecting' : 'connecting');
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.attempt = 0;
+      this.everOpened = true;
+      this.handlers.onState('live');
+      this.handlers.onOpen();
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (this.ws !== ws || typeof ev.data !== 'string') return;
+      let frame: unknown;
+      try {
+        frame = JSON.parse(ev.data);
+      } catch {
+        console.warn('desk: non-JSON frame dropped');
+        return;
+      }
+      if (typeof frame !== 'object' || frame === null || typeof (frame as { type?: unknown }).type !== 'string') {
+        console.warn('desk: frame without type dropped', frame);
+        return;
+      }
+      // One malformed frame must not stop the ones after it.
+      try {
+        this.handlers.onFrame(frame as ServerFrame);
+      } catch (err) {
+        console.error('desk: frame handler failed', frame, err);
+      }
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.handlers.onState(this.everOpened ? 'reconnecting' : 'connecting');
+      this.schedule();
+    };
+    // onerror is always followed by onclose, which does the work.
+    ws.onerror = () => undefined;
+  }
+
+  send(frame: ClientFrame): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private schedule(): void {
+    const ceiling = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    // Full jitter keeps a restarted server from being hit by every desk at once.
+    const delay = MIN_DELAY_MS / 2 + Math.random() * ceiling;
+    this.timer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  private retryNow(): void {
+    if (this.timer !== undefined) this.connect();
+  }
+}

@@ -1,0 +1,172 @@
+// Wire types from docs/protocol.md. Prices are decimal strings and stay strings;
+// quantities and counts are integers.
+
+export type Side = 'buy' | 'sell';
+export type TimeInForce = 'GTC' | 'DAY' | 'IOC' | 'FOK';
+export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
+
+export interface Me {
+  username: string;
+  roles: string[];
+  accounts: string[];
+}
+
+export interface Instrument {
+  symbol: string;
+  name: string;
+  tick_size: string;
+  lot_size: number;
+  reference_price: string;
+  luld_tier: number;
+}
+
+export interface Order {
+  order_id: number;
+  client_order_id: string;
+  account: string;
+  symbol: string;
+  side: Side;
+  type: 'limit';
+  time_in_force: TimeInForce;
+  price: string;
+  quantity: number;
+  filled_quantity: number;
+  leaves_quantity: number;
+  status: OrderStatus;
+  reason_code: string;
+  created_at: string;
+}
+
+export interface Fill {
+  trade_id: number;
+  order_id: number;
+  symbol: string;
+  side: Side;
+  price: string;
+  quantity: number;
+  liquidity: 'maker' | 'taker';
+  ts: string;
+}
+
+/** One L2 level: [price, quantity, order count]. */
+export type Level = [price: string, quantity: number, count: number];
+
+export interface LevelChange {
+  side: Side;
+  price: string;
+  quantity: number;
+  count: number;
+}
+
+export interface ApiError {
+  code: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+// Client -> server
+
+export interface BookSubscribeFrame {
+  type: 'book.subscribe' | 'book.unsubscribe';
+  symbol: string;
+}
+
+export interface OrderNewFrame {
+  type: 'order.new';
+  request_id: string;
+  symbol: string;
+  side: Side;
+  order_type: 'limit';
+  price: string;
+  quantity: number;
+  time_in_force: TimeInForce;
+  client_order_id: string;
+  account?: string;
+}
+
+export interface OrderCancelFrame {
+  type: 'order.cancel';
+  request_id: string;
+  order_id: number;
+}
+
+export type ClientFrame = BookSubscribeFrame | OrderNewFrame | OrderCancelFrame;
+
+// Server -> client
+
+export interface BookSnapshotFrame {
+  type: 'book.snapshot';
+  symbol: string;
+  seq: number;
+  bids: Level[];
+  asks: Level[];
+}
+
+export interface BookDeltaFrame {
+  type: 'book.delta';
+  symbol: string;
+  seq: number;
+  changes: LevelChange[];
+}
+
+export interface TradeFrame {
+  type: 'trade';
+  symbol: string;
+  price: string;
+  quantity: number;
+  aggressor_side: Side;
+  trade_id: number;
+  ts: string;
+}
+
+export interface OrderAcceptedFrame {
+  type: 'order.accepted';
+  request_id?: string;
+  order: Order;
+}
+
+export interface OrderRejectedFrame {
+  type: 'order.rejected';
+  request_id?: string;
+  client_order_id: string;
+  code: string;
+  message: string;
+}
+
+export interface OrderUpdatedFrame {
+  type: 'order.updated';
+  order: Order;
+}
+
+export interface OrderCancelledFrame {
+  type: 'order.cancelled';
+  request_id?: string;
+  order: Order;
+}
+
+export interface FillFrame {
+  type: 'fill';
+  fill: Fill;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  request_id?: string;
+  code: string;
+  message: string;
+}
+
+export type ServerFrame =
+  | BookSnapshotFrame
+  | BookDeltaFrame
+  | TradeFrame
+  | OrderAcceptedFrame
+  | OrderRejectedFrame
+  | OrderUpdatedFrame
+  | OrderCancelledFrame
+  | FillFrame
+  | ErrorFrame;
+
+export function isOpenStatus(status: OrderStatus): boolean {
+  return status === 'new' || status === 'partially_filled';
+}
