@@ -67,6 +67,13 @@ export class Book {
     this.requestSnapshot();
   }
 
+  /** The socket dropped: what is on screen may no longer be the market. */
+  disconnected(): void {
+    this.awaitingSnapshot = true;
+    this.buffered = [];
+    this.view.setStale(this.seq !== null);
+  }
+
   /** After a (re)connect the server has forgotten our subscription. */
   resubscribe(): void {
     this.requestSnapshot();

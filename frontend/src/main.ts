@@ -13,9 +13,12 @@ import { Ticket, type TicketOrder } from './ticket';
 import type { Instrument, Me, Order, ServerFrame } from './types';
 
 const SYMBOL_KEY = 'cwts-desk.symbol';
+const SESSION_ENDED = 'Your session has ended. Reload the page to sign in again.';
+/** The server accepts client_order_id values up to this length. */
+const CLIENT_ORDER_ID_MAX = 64;
 
 type Pending =
-  | { kind: 'new'; clientOrderId: string; label: string }
+  | { kind: 'new'; clientOrderId: string }
   | { kind: 'cancel'; orderId: number };
 
 class Desk {
@@ -40,6 +43,7 @@ class Desk {
       onFrame: (f) => this.onFrame(f),
       onOpen: () => this.onOpen(),
       onState: (s) => this.onState(s),
+      onAuthLost: () => showFatal(SESSION_ENDED),
     });
     this.book = new Book({
       send: (type, symbol) => this.socket.send({ type, symbol }),
@@ -89,7 +93,8 @@ class Desk {
   private onState(state: ConnState): void {
     setText(this.conn, state);
     setAttr(this.conn, 'data-state', state);
-    this.conn.className = state;
+    this.conn.className = state.replace(' ', '-');
+    if (state !== 'live') this.book.disconnected();
     if (state !== 'live' && this.pending.size > 0) {
       // Answers to requests on a dead socket never come; say so rather than wait.
       for (const p of this.pending.values()) {
@@ -114,7 +119,8 @@ class Desk {
   private submit(o: TicketOrder): void {
     const n = this.nextId();
     const requestId = `r${n}-${Date.now()}`;
-    const clientOrderId = `${this.me.username}-${Date.now()}-${n}`;
+    const suffix = `-${Date.now()}-${n}`;
+    const clientOrderId = this.me.username.slice(0, CLIENT_ORDER_ID_MAX - suffix.length) + suffix;
     const sent = this.socket.send({
       type: 'order.new',
       request_id: requestId,
@@ -132,7 +138,7 @@ class Desk {
       return;
     }
     const label = `${o.side} ${o.quantity} ${o.symbol} @ ${o.price} ${o.time_in_force}`;
-    this.pending.set(requestId, { kind: 'new', clientOrderId, label });
+    this.pending.set(requestId, { kind: 'new', clientOrderId });
     this.ticket.status(`Sending ${label}…`, 'pending');
   }
 
@@ -276,7 +282,7 @@ async function boot(): Promise<void> {
     [me, instruments] = await Promise.all([api.me(), api.instruments()]);
   } catch (err) {
     if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
-      showFatal('Your session has ended. Reload the page to sign in again.');
+      showFatal(SESSION_ENDED);
     } else {
       showFatal(`The desk could not load: ${errorText(err)}`);
     }

@@ -5,14 +5,19 @@
 
 import type { ClientFrame, ServerFrame } from './types';
 
-export type ConnState = 'connecting' | 'live' | 'reconnecting';
+export type ConnState = 'connecting' | 'live' | 'reconnecting' | 'signed out';
 
 export interface SocketHandlers {
   onFrame(frame: ServerFrame): void;
   /** Called on every successful (re)connect: resubscribe and resync here. */
   onOpen(): void;
   onState(state: ConnState): void;
+  /** The server refused the session (close code 4401); retrying cannot help. */
+  onAuthLost(): void;
 }
+
+/** Close code the desk consumer uses for a socket without a logged-in user. */
+const UNAUTHENTICATED_CLOSE = 4401;
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
@@ -22,6 +27,7 @@ export class DeskSocket {
   private attempt = 0;
   private timer: number | undefined;
   private everOpened = false;
+  private stopped = false;
 
   constructor(
     private readonly url: string,
@@ -77,9 +83,15 @@ export class DeskSocket {
         console.error('desk: frame handler failed', frame, err);
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (ev.code === UNAUTHENTICATED_CLOSE) {
+        this.stopped = true;
+        this.handlers.onState('signed out');
+        this.handlers.onAuthLost();
+        return;
+      }
       this.handlers.onState(this.everOpened ? 'reconnecting' : 'connecting');
       this.schedule();
     };
@@ -102,6 +114,6 @@ export class DeskSocket {
   }
 
   private retryNow(): void {
-    if (this.timer !== undefined) this.connect();
+    if (this.timer !== undefined && !this.stopped) this.connect();
   }
 }

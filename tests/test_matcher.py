@@ -1,0 +1,141 @@
+"""The matcher on the real Redis stream and the real channel layer."""
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
+
+from apps.accounts.models import User
+from apps.audit.models import EventRecord
+from apps.instruments.models import Instrument
+from apps.matching import keys
+from apps.matching.engine import Side
+from apps.matching.redis import redis_client
+from apps.matching.worker import Matcher
+from apps.trading.models import Order
+from apps.trading.services import OrderRequest, command_send, order_build, order_submit
+from tests.conftest import RunningMatcher
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def listen(*groups: str) -> tuple[BaseChannelLayer, str]:
+    layer = get_channel_layer()
+    assert layer is not None
+    channel = await layer.new_channel()
+    for group in groups:
+        await layer.group_add(group, channel)
+    return layer, channel
+
+
+async def next_frame(layer: BaseChannelLayer, channel: str) -> dict[str, Any]:
+    message = await asyncio.wait_for(layer.receive(channel), timeout=10)
+    frame: dict[str, Any] = message["frame"]
+    return frame
+
+
+async def send_order(user: User, side: str, price: str, qty: int, request_id: str = "") -> str:
+    _, command = await database_sync_to_async(order_build)(
+        user, OrderRequest("AAPL", side, "limit", price, qty, "GTC", f"c-{request_id or price}")
+    )
+    await sync_to_async(command_send)(0, command, request_id=request_id, want_reply=False)
+    return command.command_id
+
+
+async def test_an_order_on_the_stream_is_acknowledged_and_updates_the_book(
+    running_matcher: Matcher, trader: User
+) -> None:
+    layer, channel = await listen(keys.user_group(trader.pk), keys.book_group("AAPL"))
+    await send_order(trader, "buy", "232.40", 100, request_id="r1")
+
+    accepted = await next_frame(layer, channel)
+    assert accepted["type"] == "order.accepted"
+    assert accepted["request_id"] == "r1"
+    assert accepted["order"] | {"created_at": None} == accepted["order"] | {
+        "symbol": "AAPL", "side": "buy", "price": "232.40", "quantity": 100,
+        "leaves_quantity": 100, "status": "new", "account": "ACC-1", "created_at": None,
+    }
+    delta = await next_frame(layer, channel)
+    assert delta == {
+        "type": "book.delta", "symbol": "AAPL", "seq": 1,
+        "changes": [{"side": "buy", "price": "232.40", "quantity": 100, "count": 1}],
+    }
+
+
+async def test_a_cross_prints_a_trade_and_fills_both_owners(
+    running_matcher: Matcher, trader: User, second_trader: User
+) -> None:
+    seller_layer, seller = await listen(keys.user_group(trader.pk))
+    buyer_layer, buyer = await listen(keys.user_group(second_trader.pk))
+    tape_layer, tape = await listen(keys.book_group("AAPL"))
+    await send_order(trader, "sell", "232.50", 100)
+    assert (await next_frame(seller_layer, seller))["type"] == "order.accepted"
+    assert (await next_frame(tape_layer, tape))["type"] == "book.delta"
+
+    await send_order(second_trader, "buy", "232.55", 40)
+    trade = await next_frame(tape_layer, tape)
+    assert {k: trade[k] for k in ("type", "price", "quantity", "aggressor_side")} == {
+        "type": "trade", "price": "232.50", "quantity": 40, "aggressor_side": "buy",
+    }
+    delta = await next_frame(tape_layer, tape)
+    assert delta["changes"] == [{"side": "sell", "price": "232.50", "quantity": 60, "count": 1}]
+
+    seller_fill = await next_frame(seller_layer, seller)
+    assert seller_fill["type"] == "fill"
+    assert seller_fill["fill"] | {"ts": None, "trade_id": None, "order_id": None} == {
+        "symbol": "AAPL", "side": "sell", "price": "232.50", "quantity": 40,
+        "liquidity": "maker", "ts": None, "trade_id": None, "order_id": None,
+    }
+    seller_order = await next_frame(seller_layer, seller)
+    assert (seller_order["type"], seller_order["order"]["status"]) == ("order.updated", "partially_filled")
+
+    buyer_frames = [await next_frame(buyer_layer, buyer) for _ in range(3)]
+    assert [f["type"] for f in buyer_frames] == ["order.accepted", "fill", "order.updated"]
+    assert buyer_frames[0]["order"]["status"] == "filled"
+    assert buyer_frames[1]["fill"]["liquidity"] == "taker"
+
+
+async def test_an_unreadable_stream_entry_gets_a_rejection_and_a_log_entry(
+    running_matcher: Matcher, trader: User
+) -> None:
+    layer, channel = await listen(keys.user_group(trader.pk))
+    bad = {"kind": "new_order", "command_id": "bad-1", "user_id": trader.pk, "price_ticks": "x"}
+    await sync_to_async(redis_client().xadd)(
+        keys.command_stream(0), {"command": json.dumps(bad), "request_id": "r9", "reply": ""}
+    )
+    frame = await next_frame(layer, channel)
+    assert (frame["type"], frame["code"], frame["request_id"]) == ("error", "malformed_command", "r9")
+    kinds = await database_sync_to_async(
+        lambda: list(EventRecord.objects.filter(command_id="bad-1").values_list("kind", flat=True))
+    )()
+    assert kinds == ["unparseable", "command_rejected"]
+
+
+def test_the_gateway_waits_for_the_matchers_outcome(running_matcher: Matcher, trader: User) -> None:
+    order = order_submit(trader, OrderRequest("AAPL", "sell", "limit", "232.60", 10, "GTC", "w1"))
+    assert order["status"] == "new"
+    assert Order.objects.get(order_id=order["order_id"]).leaves_lots == 10
+
+
+def test_a_restarted_matcher_rebuilds_its_books_from_the_log(
+    transactional_db: None, instruments: dict[str, Instrument], trader: User, second_trader: User
+) -> None:
+    with RunningMatcher():
+        for price, qty in (("232.50", 100), ("232.50", 50), ("232.70", 10)):
+            order_submit(trader, OrderRequest("AAPL", "sell", "limit", price, qty, "GTC", f"s{price}{qty}"))
+        order_submit(second_trader, OrderRequest("AAPL", "buy", "limit", "232.50", 30, "GTC", "b1"))
+    with RunningMatcher() as restarted:
+        assert restarted.matcher.engine.depth("AAPL", Side.SELL) == [(23250, 120, 2), (23270, 10, 1)]
+        # The oldest order at the best price is still first in the queue.
+        filled = order_submit(
+            second_trader, OrderRequest("AAPL", "buy", "limit", "232.50", 70, "GTC", "b2")
+        )
+        assert filled["status"] == "filled"
+    first = Order.objects.get(client_order_id="s232.50100")
+    assert (first.status, first.filled_lots) == ("filled", 100)
+    seqs = list(EventRecord.objects.filter(shard=0).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
