@@ -38,9 +38,25 @@ def main() -> int:
         return 1
     VAR.mkdir(exist_ok=True)
     subprocess.run(  # noqa: S603 - a fixed binary with fixed arguments
-        [server, "--bind", "127.0.0.1", "--port", str(port), "--daemonize", "yes",
-         "--save", "", "--appendonly", "no", "--dir", str(VAR),
-         "--logfile", str(VAR / "redis.log"), "--pidfile", str(VAR / "redis.pid")],
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--daemonize",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(VAR),
+            "--logfile",
+            str(VAR / "redis.log"),
+            "--pidfile",
+            str(VAR / "redis.pid"),
+        ],
         check=True,
     )
     for _ in range(50):
@@ -48,7 +64,10 @@ def main() -> int:
             print(f"Started a private redis-server on 127.0.0.1:{port} (log: var/redis.log).")
             return 0
         time.sleep(0.1)
-    print(f"redis-server was started but does not answer at {URL}; see var/redis.log.", file=sys.stderr)
+    print(
+        f"redis-server was started but does not answer at {URL}; see var/redis.log.",
+        file=sys.stderr,
+    )
     return 1
 
 

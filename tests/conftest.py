@@ -2,10 +2,11 @@
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import pytest
+from channels.layers import get_channel_layer
 from django.conf import LazySettings
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -75,7 +76,10 @@ def instruments(db: None) -> dict[str, Instrument]:
     listed = {}
     for symbol, reference in (("AAPL", "232.50"), ("INTC", "21.35")):
         listed[symbol] = Instrument.objects.create(
-            symbol=symbol, name=symbol, tick_size=Decimal("0.01"), lot_size=1,
+            symbol=symbol,
+            name=symbol,
+            tick_size=Decimal("0.01"),
+            lot_size=1,
             reference_price=Decimal(reference),
         )
     return listed
@@ -118,6 +122,18 @@ class RunningMatcher:
 
 
 @pytest.fixture
-def running_matcher(transactional_db: None, instruments: dict[str, Instrument]) -> Iterator[Matcher]:
+def running_matcher(
+    transactional_db: None, instruments: dict[str, Instrument]
+) -> Iterator[Matcher]:
     with RunningMatcher() as running:
         yield running.matcher
+
+
+@pytest.fixture
+async def channel_layer_closed_after() -> AsyncIterator[None]:
+    """Close the channel layer's Redis pools on the test's own event loop before it ends."""
+    yield
+    layer = get_channel_layer()
+    close_pools = getattr(layer, "close_pools", None)
+    if close_pools is not None:
+        await close_pools()

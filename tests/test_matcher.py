@@ -46,6 +46,7 @@ async def send_order(user: User, side: str, price: str, qty: int, request_id: st
     return command.command_id
 
 
+@pytest.mark.usefixtures("channel_layer_closed_after")
 async def test_an_order_on_the_stream_is_acknowledged_and_updates_the_book(
     running_matcher: Matcher, trader: User
 ) -> None:
@@ -56,16 +57,25 @@ async def test_an_order_on_the_stream_is_acknowledged_and_updates_the_book(
     assert accepted["type"] == "order.accepted"
     assert accepted["request_id"] == "r1"
     assert accepted["order"] | {"created_at": None} == accepted["order"] | {
-        "symbol": "AAPL", "side": "buy", "price": "232.40", "quantity": 100,
-        "leaves_quantity": 100, "status": "new", "account": "ACC-1", "created_at": None,
+        "symbol": "AAPL",
+        "side": "buy",
+        "price": "232.40",
+        "quantity": 100,
+        "leaves_quantity": 100,
+        "status": "new",
+        "account": "ACC-1",
+        "created_at": None,
     }
     delta = await next_frame(layer, channel)
     assert delta == {
-        "type": "book.delta", "symbol": "AAPL", "seq": 1,
+        "type": "book.delta",
+        "symbol": "AAPL",
+        "seq": 1,
         "changes": [{"side": "buy", "price": "232.40", "quantity": 100, "count": 1}],
     }
 
 
+@pytest.mark.usefixtures("channel_layer_closed_after")
 async def test_a_cross_prints_a_trade_and_fills_both_owners(
     running_matcher: Matcher, trader: User, second_trader: User
 ) -> None:
@@ -79,7 +89,10 @@ async def test_a_cross_prints_a_trade_and_fills_both_owners(
     await send_order(second_trader, "buy", "232.55", 40)
     trade = await next_frame(tape_layer, tape)
     assert {k: trade[k] for k in ("type", "price", "quantity", "aggressor_side")} == {
-        "type": "trade", "price": "232.50", "quantity": 40, "aggressor_side": "buy",
+        "type": "trade",
+        "price": "232.50",
+        "quantity": 40,
+        "aggressor_side": "buy",
     }
     delta = await next_frame(tape_layer, tape)
     assert delta["changes"] == [{"side": "sell", "price": "232.50", "quantity": 60, "count": 1}]
@@ -87,11 +100,20 @@ async def test_a_cross_prints_a_trade_and_fills_both_owners(
     seller_fill = await next_frame(seller_layer, seller)
     assert seller_fill["type"] == "fill"
     assert seller_fill["fill"] | {"ts": None, "trade_id": None, "order_id": None} == {
-        "symbol": "AAPL", "side": "sell", "price": "232.50", "quantity": 40,
-        "liquidity": "maker", "ts": None, "trade_id": None, "order_id": None,
+        "symbol": "AAPL",
+        "side": "sell",
+        "price": "232.50",
+        "quantity": 40,
+        "liquidity": "maker",
+        "ts": None,
+        "trade_id": None,
+        "order_id": None,
     }
     seller_order = await next_frame(seller_layer, seller)
-    assert (seller_order["type"], seller_order["order"]["status"]) == ("order.updated", "partially_filled")
+    assert (seller_order["type"], seller_order["order"]["status"]) == (
+        "order.updated",
+        "partially_filled",
+    )
 
     buyer_frames = [await next_frame(buyer_layer, buyer) for _ in range(3)]
     assert [f["type"] for f in buyer_frames] == ["order.accepted", "fill", "order.updated"]
@@ -99,6 +121,7 @@ async def test_a_cross_prints_a_trade_and_fills_both_owners(
     assert buyer_frames[1]["fill"]["liquidity"] == "taker"
 
 
+@pytest.mark.usefixtures("channel_layer_closed_after")
 async def test_an_unreadable_stream_entry_gets_a_rejection_and_a_log_entry(
     running_matcher: Matcher, trader: User
 ) -> None:
@@ -108,7 +131,11 @@ async def test_an_unreadable_stream_entry_gets_a_rejection_and_a_log_entry(
         keys.command_stream(0), {"command": json.dumps(bad), "request_id": "r9", "reply": ""}
     )
     frame = await next_frame(layer, channel)
-    assert (frame["type"], frame["code"], frame["request_id"]) == ("error", "malformed_command", "r9")
+    assert (frame["type"], frame["code"], frame["request_id"]) == (
+        "error",
+        "malformed_command",
+        "r9",
+    )
     kinds = await database_sync_to_async(
         lambda: list(EventRecord.objects.filter(command_id="bad-1").values_list("kind", flat=True))
     )()
@@ -126,10 +153,15 @@ def test_a_restarted_matcher_rebuilds_its_books_from_the_log(
 ) -> None:
     with RunningMatcher():
         for price, qty in (("232.50", 100), ("232.50", 50), ("232.70", 10)):
-            order_submit(trader, OrderRequest("AAPL", "sell", "limit", price, qty, "GTC", f"s{price}{qty}"))
+            order_submit(
+                trader, OrderRequest("AAPL", "sell", "limit", price, qty, "GTC", f"s{price}{qty}")
+            )
         order_submit(second_trader, OrderRequest("AAPL", "buy", "limit", "232.50", 30, "GTC", "b1"))
     with RunningMatcher() as restarted:
-        assert restarted.matcher.engine.depth("AAPL", Side.SELL) == [(23250, 120, 2), (23270, 10, 1)]
+        assert restarted.matcher.engine.depth("AAPL", Side.SELL) == [
+            (23250, 120, 2),
+            (23270, 10, 1),
+        ]
         # The oldest order at the best price is still first in the queue.
         filled = order_submit(
             second_trader, OrderRequest("AAPL", "buy", "limit", "232.50", 70, "GTC", "b2")

@@ -11,8 +11,16 @@ from apps.audit.models import EventRecord
 GENESIS_HASH = "0" * 64
 # Columns copied out of the payload so that auditors can search on them.
 _INDEXED = (
-    "account", "symbol", "order_id", "client_order_id", "side", "price_ticks", "qty_lots",
-    "order_type", "time_in_force", "reason",
+    "account",
+    "symbol",
+    "order_id",
+    "client_order_id",
+    "side",
+    "price_ticks",
+    "qty_lots",
+    "order_type",
+    "time_in_force",
+    "reason",
 )
 
 
@@ -32,8 +40,15 @@ def canonical_json(value: Any) -> str:
 
 def entry_hash(prev_hash: str, shard: int, entry: LogEntry) -> str:
     body = canonical_json(
-        {"shard": shard, "seq": entry.seq, "ts_ns": entry.ts_ns, "kind": entry.kind,
-         "command_id": entry.command_id, "stream_id": entry.stream_id, "payload": entry.payload}
+        {
+            "shard": shard,
+            "seq": entry.seq,
+            "ts_ns": entry.ts_ns,
+            "kind": entry.kind,
+            "command_id": entry.command_id,
+            "stream_id": entry.stream_id,
+            "payload": entry.payload,
+        }
     )
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
@@ -58,9 +73,16 @@ def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> s
             indexed["order_id"] = payload["taker_order_id"]
         rows.append(
             EventRecord(
-                shard=shard, seq=entry.seq, ts_ns=entry.ts_ns, kind=entry.kind,
-                command_id=entry.command_id, stream_id=entry.stream_id,
-                actor_user_id=actor, payload=payload, prev_hash=prev_hash, hash=digest,
+                shard=shard,
+                seq=entry.seq,
+                ts_ns=entry.ts_ns,
+                kind=entry.kind,
+                command_id=entry.command_id,
+                stream_id=entry.stream_id,
+                actor_user_id=actor,
+                payload=payload,
+                prev_hash=prev_hash,
+                hash=digest,
                 **indexed,
             )
         )

@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from apps.accounts.models import User
 from apps.instruments.models import Instrument
 from apps.matching import keys
-from apps.matching.redis import redis_client
+from apps.matching.redis import redis_get
 from apps.trading.errors import OrderRejected
 from apps.trading.services import OrderRequest, order_cancel_async, order_submit_async
 
@@ -34,14 +34,16 @@ def _text(content: dict[str, Any], name: str, max_length: int = 64) -> str:
     return value
 
 
-@database_sync_to_async
-def _instrument(symbol: str) -> Instrument | None:
+def _instrument_sync(symbol: str) -> Instrument | None:
     return Instrument.objects.filter(symbol=symbol, is_active=True).first()
+
+
+_instrument = database_sync_to_async(_instrument_sync)
 
 
 @sync_to_async(thread_sensitive=False)
 def _snapshot(shard: int, symbol: str) -> dict[str, Any]:
-    raw = redis_client().get(keys.book_snapshot(shard, symbol))
+    raw = redis_get(keys.book_snapshot(shard, symbol))
     if raw is None:
         return {"symbol": symbol, "seq": 0, "bids": [], "asks": []}
     snapshot: dict[str, Any] = json.loads(raw)
@@ -83,7 +85,8 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.receive_json(content)
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
-        request_id = content.get("request_id") if isinstance(content.get("request_id"), str) else ""
+        raw_request_id = content.get("request_id")
+        request_id = raw_request_id[:64] if isinstance(raw_request_id, str) else ""
         handlers = {
             "book.subscribe": self._book_subscribe,
             "book.unsubscribe": self._book_unsubscribe,
@@ -97,18 +100,20 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
             return
         try:
-            await handler(content, request_id or "")
+            await handler(content, request_id)
         except BadMessage as exc:
-            await self._error(request_id or "", exc.code, exc.message)
+            await self._error(request_id, exc.code, exc.message)
 
     async def _error(self, request_id: str, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "request_id": request_id, "code": code, "message": message})
+        await self.send_json(
+            {"type": "error", "request_id": request_id, "code": code, "message": message}
+        )
 
     async def _symbol(self, content: dict[str, Any]) -> Instrument:
         symbol = content.get("symbol")
         if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
             raise BadMessage("invalid_field", "Field 'symbol' must be an instrument symbol.")
-        instrument = await _instrument(symbol)
+        instrument: Instrument | None = await _instrument(symbol)
         if instrument is None:
             raise BadMessage("unknown_instrument", f"Instrument {symbol!r} is not listed.")
         return instrument
@@ -125,7 +130,9 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def _book_unsubscribe(self, content: dict[str, Any], request_id: str) -> None:
         instrument = await self._symbol(content)
         self.books.discard(instrument.symbol)
-        await self.channel_layer.group_discard(keys.book_group(instrument.symbol), self.channel_name)
+        await self.channel_layer.group_discard(
+            keys.book_group(instrument.symbol), self.channel_name
+        )
 
     async def _order_new(self, content: dict[str, Any], request_id: str) -> None:
         missing = [name for name in _ORDER_FIELDS if name not in content]
@@ -147,8 +154,10 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except OrderRejected as exc:
             await self.send_json(
                 {
-                    "type": "order.rejected", "request_id": request_id,
-                    "client_order_id": request.client_order_id, "code": exc.code,
+                    "type": "order.rejected",
+                    "request_id": request_id,
+                    "client_order_id": request.client_order_id,
+                    "code": exc.code,
                     "message": exc.message,
                 }
             )

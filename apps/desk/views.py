@@ -1,14 +1,14 @@
 import time
 
+import redis
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.generic import TemplateView
-import redis
 
 from apps.matching import keys
-from apps.matching.redis import redis_client
+from apps.matching.redis import redis_client, redis_get
 
 
 class DeskView(LoginRequiredMixin, TemplateView):
@@ -34,7 +34,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         now_ns = time.time_ns()
         max_age_ns = int(settings.MATCHER_HEARTBEAT_MAX_AGE_S * 1e9)
         for shard in range(settings.MATCHER_SHARD_COUNT):
-            beat = client.get(keys.heartbeat(shard))
+            beat = redis_get(keys.heartbeat(shard))
             if beat is None:
                 problems[f"matcher.{shard}"] = "no heartbeat: the matcher is not running"
             elif now_ns - int(beat) > max_age_ns:

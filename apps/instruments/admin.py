@@ -5,4 +5,12 @@ from apps.instruments.models import Instrument
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin[Instrument]):
-    list_display = ("symbol", "name", "tick_size", "lot_size", "reference_price", "luld_tier", "shard")
+    list_display = (
+        "symbol",
+        "name",
+        "tick_size",
+        "lot_size",
+        "reference_price",
+        "luld_tier",
+        "shard",
+    )

@@ -15,7 +15,9 @@ class Instrument(models.Model):
     symbol = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=200, blank=True)
     tick_size = models.DecimalField(
-        max_digits=12, decimal_places=6, default=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal("0.01"),
         validators=[MinValueValidator(Decimal("0.000001"))],
     )
     lot_size = models.PositiveIntegerField(default=1, help_text="Shares per lot.")

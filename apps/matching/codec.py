@@ -71,4 +71,3 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     if isinstance(event, BookDelta):
         fields["changes"] = [dataclasses.asdict(change) for change in event.changes]
     return fields
-

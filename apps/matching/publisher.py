@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import structlog
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
 log = structlog.get_logger(__name__)
 
@@ -19,9 +19,13 @@ FRAME_MESSAGE_TYPE = "desk.frame"
 class Publisher:
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="publisher", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="publisher", daemon=True
+        )
         self._thread.start()
-        self._layer = get_channel_layer()
+        # A private layer instance: its connection pools belong to this loop alone, so closing
+        # them never touches the pools the process's other loops hold in the shared instance.
+        self._layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
     def publish(self, frames: list[tuple[str, dict[str, Any]]]) -> None:
         """Send each (group, frame) in order; wait until all are handed to the layer."""
@@ -41,8 +45,7 @@ class Publisher:
             await self._layer.group_send(group, {"type": FRAME_MESSAGE_TYPE, "frame": frame})
 
     def close(self) -> None:
-        close_pools = getattr(self._layer, "close_pools", None)
-        if close_pools is not None:
-            asyncio.run_coroutine_threadsafe(close_pools(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        # Closing the stopped loop lets the channel layer close its connections on that loop.
+        self._loop.close()

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 import structlog
@@ -59,6 +59,7 @@ HEARTBEAT_EVERY_S = 1.0
 INSTRUMENT_SYNC_EVERY_S = 10.0
 
 Frames = list[tuple[str, dict[str, Any]]]
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 def stream_id_key(stream_id: str) -> tuple[int, int]:
@@ -133,7 +134,8 @@ class Matcher:
             self.engine.apply(command_from_dict(payload))
             if self.engine.last_command_seq != seq:
                 raise RuntimeError(
-                    f"replay diverged: command at seq {seq} replayed as {self.engine.last_command_seq}"
+                    f"replay diverged: command at seq {seq} "
+                    f"replayed as {self.engine.last_command_seq}"
                 )
             if stream_id:
                 self.last_stream_id = max(self.last_stream_id, stream_id_key(stream_id))
@@ -149,11 +151,14 @@ class Matcher:
             self.sync_instruments()
         # After a restart, first the entries delivered to this consumer but never acknowledged.
         start_id = ">" if self._pending_drained else "0"
-        response = self.redis.xreadgroup(
-            keys.CONSUMER_GROUP, self.consumer, {self.stream: start_id},
-            count=self.batch_size, block=None if start_id == "0" else self.block_ms,
+        response: Any = self.redis.xreadgroup(
+            keys.CONSUMER_GROUP,
+            self.consumer,
+            {self.stream: start_id},
+            count=self.batch_size,
+            block=None if start_id == "0" else self.block_ms,
         )
-        entries = response[0][1] if response else []
+        entries = cast(StreamEntries, response[0][1] if response else [])
         if start_id == "0" and not entries:
             self._pending_drained = True
         batch: list[Incoming] = []
@@ -218,9 +223,12 @@ class Matcher:
                     Incoming(
                         "",
                         DefineInstrument(
-                            command_id=uuid.uuid4().hex, ts_ns=self._clock_ns(),
-                            symbol=instrument.symbol, min_qty_lots=wanted[0],
-                            max_qty_lots=wanted[1], is_open=wanted[2],
+                            command_id=uuid.uuid4().hex,
+                            ts_ns=self._clock_ns(),
+                            symbol=instrument.symbol,
+                            min_qty_lots=wanted[0],
+                            max_qty_lots=wanted[1],
+                            is_open=wanted[2],
                         ),
                     )
                 )
@@ -238,8 +246,12 @@ class Matcher:
             command = incoming.command
             entries.append(
                 LogEntry(
-                    self.engine.last_command_seq, command.ts_ns, command.kind, command.command_id,
-                    command_to_dict(command), incoming.stream_id,
+                    self.engine.last_command_seq,
+                    command.ts_ns,
+                    command.kind,
+                    command.command_id,
+                    command_to_dict(command),
+                    incoming.stream_id,
                 )
             )
             entries.extend(
@@ -305,25 +317,31 @@ class Matcher:
 
     def _frames(self, event: Event, incoming: Incoming, orders: dict[int, Order]) -> Frames:
         request_id = incoming.request_id
+        frame: dict[str, Any]
         if isinstance(event, OrderAccepted):
             frame = {"type": "order.accepted", "order": self._order(orders[event.order_id])}
             return [(keys.user_group(event.user_id), frame | {"request_id": request_id})]
         if isinstance(event, OrderRejected):
             frame = {
-                "type": "order.rejected", "request_id": request_id,
-                "client_order_id": event.client_order_id, "code": str(event.reason),
+                "type": "order.rejected",
+                "request_id": request_id,
+                "client_order_id": event.client_order_id,
+                "code": str(event.reason),
                 "message": event.message,
             }
             return [(keys.user_group(event.user_id), frame)]
         if isinstance(event, CancelRejected | CommandRejected):
             frame = {
-                "type": "error", "request_id": request_id, "code": str(event.reason),
+                "type": "error",
+                "request_id": request_id,
+                "code": str(event.reason),
                 "message": event.message,
             }
             return [(keys.user_group(event.user_id), frame)]
         if isinstance(event, OrderCancelled):
             frame = {
-                "type": "order.cancelled", "request_id": request_id,
+                "type": "order.cancelled",
+                "request_id": request_id,
                 "order": self._order(orders[event.order_id]),
             }
             return [(keys.user_group(event.user_id), frame)]
@@ -332,13 +350,17 @@ class Matcher:
         if isinstance(event, BookDelta):
             changes = [
                 {
-                    "side": c.side, "price": self._price(event.symbol, c.price_ticks),
-                    "quantity": self._qty(event.symbol, c.qty_lots), "count": c.order_count,
+                    "side": c.side,
+                    "price": self._price(event.symbol, c.price_ticks),
+                    "quantity": self._qty(event.symbol, c.qty_lots),
+                    "count": c.order_count,
                 }
                 for c in event.changes
             ]
             frame = {
-                "type": "book.delta", "symbol": event.symbol, "seq": event.book_seq,
+                "type": "book.delta",
+                "symbol": event.symbol,
+                "seq": event.book_seq,
                 "changes": changes,
             }
             return [(keys.book_group(event.symbol), frame)]
@@ -353,8 +375,13 @@ class Matcher:
             (
                 keys.book_group(symbol),
                 {
-                    "type": "trade", "symbol": symbol, "price": price, "quantity": quantity,
-                    "aggressor_side": trade.aggressor_side, "trade_id": trade.trade_id, "ts": ts,
+                    "type": "trade",
+                    "symbol": symbol,
+                    "price": price,
+                    "quantity": quantity,
+                    "aggressor_side": trade.aggressor_side,
+                    "trade_id": trade.trade_id,
+                    "ts": ts,
                 },
             )
         ]
@@ -363,12 +390,20 @@ class Matcher:
             (trade.taker_order_id, trade.taker_user_id, trade.aggressor_side, "taker"),
         ):
             fill = {
-                "trade_id": trade.trade_id, "order_id": order_id, "symbol": symbol, "side": side,
-                "price": price, "quantity": quantity, "liquidity": liquidity, "ts": ts,
+                "trade_id": trade.trade_id,
+                "order_id": order_id,
+                "symbol": symbol,
+                "side": side,
+                "price": price,
+                "quantity": quantity,
+                "liquidity": liquidity,
+                "ts": ts,
             }
             group = keys.user_group(user_id)
             frames.append((group, {"type": "fill", "fill": fill}))
-            frames.append((group, {"type": "order.updated", "order": self._order(orders[order_id])}))
+            frames.append(
+                (group, {"type": "order.updated", "order": self._order(orders[order_id])})
+            )
         return frames
 
     def book_snapshot(self, symbol: str) -> dict[str, Any]:

@@ -21,7 +21,9 @@ class Order(models.Model):
 
     order_id = models.BigIntegerField(unique=True)
     shard = models.PositiveSmallIntegerField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
     account = models.CharField(max_length=32)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
     client_order_id = models.CharField(max_length=64)
@@ -65,7 +67,9 @@ class Fill(models.Model):
     trade_id = models.BigIntegerField()
     shard = models.PositiveSmallIntegerField()
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fills")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fills"
+    )
     account = models.CharField(max_length=32)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="fills")
     side = models.CharField(max_length=4)

@@ -25,8 +25,10 @@ class ReadModelProjector:
             oid
             for e in events
             for oid in (
-                (e.maker_order_id, e.taker_order_id) if isinstance(e, Trade)
-                else (e.order_id,) if isinstance(e, OrderCancelled)
+                (e.maker_order_id, e.taker_order_id)
+                if isinstance(e, Trade)
+                else (e.order_id,)
+                if isinstance(e, OrderCancelled)
                 else ()
             )
         }
@@ -38,12 +40,19 @@ class ReadModelProjector:
         for event in events:
             if isinstance(event, OrderAccepted):
                 order = Order(
-                    order_id=event.order_id, shard=self.shard, user_id=event.user_id,
-                    account=event.account, instrument_id=self._instrument_id(event.symbol),
-                    client_order_id=event.client_order_id, side=event.side,
-                    order_type=event.order_type, time_in_force=event.time_in_force,
-                    price_ticks=event.price_ticks, qty_lots=event.qty_lots,
-                    leaves_lots=event.qty_lots, created_ts_ns=event.ts_ns,
+                    order_id=event.order_id,
+                    shard=self.shard,
+                    user_id=event.user_id,
+                    account=event.account,
+                    instrument_id=self._instrument_id(event.symbol),
+                    client_order_id=event.client_order_id,
+                    side=event.side,
+                    order_type=event.order_type,
+                    time_in_force=event.time_in_force,
+                    price_ticks=event.price_ticks,
+                    qty_lots=event.qty_lots,
+                    leaves_lots=event.qty_lots,
+                    created_ts_ns=event.ts_ns,
                     updated_ts_ns=event.ts_ns,
                 )
                 orders[order.order_id] = created[order.order_id] = order
@@ -55,15 +64,23 @@ class ReadModelProjector:
                     order = orders[order_id]
                     order.filled_lots += event.qty_lots
                     order.leaves_lots = leaves
-                    order.status = Order.Status.FILLED if leaves == 0 else Order.Status.PARTIALLY_FILLED
+                    order.status = (
+                        Order.Status.FILLED if leaves == 0 else Order.Status.PARTIALLY_FILLED
+                    )
                     order.updated_ts_ns = event.ts_ns
                     fills.append(
                         Fill(
-                            trade_id=event.trade_id, shard=self.shard, order=order,
-                            user_id=order.user_id, account=order.account,
-                            instrument_id=order.instrument_id, side=order.side,
-                            price_ticks=event.price_ticks, qty_lots=event.qty_lots,
-                            liquidity=liquidity, ts_ns=event.ts_ns,
+                            trade_id=event.trade_id,
+                            shard=self.shard,
+                            order=order,
+                            user_id=order.user_id,
+                            account=order.account,
+                            instrument_id=order.instrument_id,
+                            side=order.side,
+                            price_ticks=event.price_ticks,
+                            qty_lots=event.qty_lots,
+                            liquidity=liquidity,
+                            ts_ns=event.ts_ns,
                         )
                     )
             elif isinstance(event, OrderCancelled):
@@ -82,4 +99,3 @@ class ReadModelProjector:
         # the fills' foreign keys resolve now.
         Fill.objects.bulk_create(fills)
         return orders
-

@@ -8,7 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -95,9 +95,17 @@ def order_build(user: User, request: OrderRequest) -> tuple[Instrument, NewOrder
             f"The quantity must be a whole number of lots of {instrument.lot_size} shares.",
         )
     command = NewOrder(
-        command_id=uuid.uuid4().hex, ts_ns=0, user_id=user.pk, account=account,
-        symbol=instrument.symbol, side=side, order_type=order_type, time_in_force=tif,
-        price_ticks=price_ticks, qty_lots=lots, client_order_id=request.client_order_id,
+        command_id=uuid.uuid4().hex,
+        ts_ns=0,
+        user_id=user.pk,
+        account=account,
+        symbol=instrument.symbol,
+        side=side,
+        order_type=order_type,
+        time_in_force=tif,
+        price_ticks=price_ticks,
+        qty_lots=lots,
+        client_order_id=request.client_order_id,
     )
     return instrument, command
 
@@ -119,7 +127,10 @@ def command_send(shard: int, command: Command, *, request_id: str = "", want_rep
 
 def reply_wait(command_id: str) -> dict[str, Any]:
     try:
-        answer = redis_client().blpop([keys.reply(command_id)], timeout=settings.ORDER_REPLY_TIMEOUT_S)
+        answer = cast(
+            tuple[bytes, bytes] | None,
+            redis_client().blpop([keys.reply(command_id)], timeout=settings.ORDER_REPLY_TIMEOUT_S),
+        )
     except redis.RedisError:
         answer = None
     if answer is None:
@@ -147,7 +158,7 @@ def order_submit(user: User, request: OrderRequest) -> dict[str, Any]:
 
 
 def order_submit_async(user: User, request: OrderRequest, request_id: str) -> None:
-    """Submit an order without waiting; the outcome reaches the user's desk over the channel layer."""
+    """Submit an order without waiting; the outcome reaches the desk over the channel layer."""
     instrument, command = order_build(user, request)
     command_send(instrument.shard, command, request_id=request_id, want_reply=False)
 
@@ -173,4 +184,3 @@ def order_cancel(user: User, order_id: int) -> dict[str, Any]:
 def order_cancel_async(user: User, order_id: int, request_id: str) -> None:
     shard, command = _cancel_build(user, order_id)
     command_send(shard, command, request_id=request_id, want_reply=False)
-

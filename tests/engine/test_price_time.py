@@ -26,9 +26,17 @@ _ids = itertools.count(1)
 def order(side: str, price: int, qty: int, user: int = 1, tif: str = "GTC") -> NewOrder:
     n = next(_ids)
     return NewOrder(
-        command_id=f"c{n}", ts_ns=n, user_id=user, account=f"ACC-{user}", symbol="AAPL",
-        side=Side(side), order_type=OrderType.LIMIT, time_in_force=TimeInForce(tif),
-        price_ticks=price, qty_lots=qty, client_order_id=f"o{n}",
+        command_id=f"c{n}",
+        ts_ns=n,
+        user_id=user,
+        account=f"ACC-{user}",
+        symbol="AAPL",
+        side=Side(side),
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce(tif),
+        price_ticks=price,
+        qty_lots=qty,
+        client_order_id=f"o{n}",
     )
 
 
@@ -158,8 +166,11 @@ def test_the_engine_imports_nothing_outside_the_standard_library() -> None:
     for path in package.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
-                [a.name for a in node.names] if isinstance(node, ast.Import)
-                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
             )
             for name in names:
                 top = name.split(".")[0]

@@ -4,42 +4,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='EventRecord',
+            name="EventRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shard', models.PositiveSmallIntegerField()),
-                ('seq', models.BigIntegerField()),
-                ('ts_ns', models.BigIntegerField(help_text='Integer nanoseconds since the epoch, UTC.')),
-                ('kind', models.CharField(max_length=40)),
-                ('command_id', models.CharField(blank=True, max_length=64)),
-                ('stream_id', models.CharField(blank=True, help_text='Stream entry, for commands.', max_length=40)),
-                ('actor_user_id', models.BigIntegerField(null=True)),
-                ('account', models.CharField(blank=True, max_length=32)),
-                ('symbol', models.CharField(blank=True, max_length=16)),
-                ('order_id', models.BigIntegerField(null=True)),
-                ('client_order_id', models.CharField(blank=True, max_length=64)),
-                ('side', models.CharField(blank=True, max_length=4)),
-                ('price_ticks', models.BigIntegerField(null=True)),
-                ('qty_lots', models.BigIntegerField(null=True)),
-                ('order_type', models.CharField(blank=True, max_length=16)),
-                ('time_in_force', models.CharField(blank=True, max_length=4)),
-                ('reason', models.CharField(blank=True, max_length=40)),
-                ('payload', models.JSONField()),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shard", models.PositiveSmallIntegerField()),
+                ("seq", models.BigIntegerField()),
+                (
+                    "ts_ns",
+                    models.BigIntegerField(help_text="Integer nanoseconds since the epoch, UTC."),
+                ),
+                ("kind", models.CharField(max_length=40)),
+                ("command_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "stream_id",
+                    models.CharField(
+                        blank=True, help_text="Stream entry, for commands.", max_length=40
+                    ),
+                ),
+                ("actor_user_id", models.BigIntegerField(null=True)),
+                ("account", models.CharField(blank=True, max_length=32)),
+                ("symbol", models.CharField(blank=True, max_length=16)),
+                ("order_id", models.BigIntegerField(null=True)),
+                ("client_order_id", models.CharField(blank=True, max_length=64)),
+                ("side", models.CharField(blank=True, max_length=4)),
+                ("price_ticks", models.BigIntegerField(null=True)),
+                ("qty_lots", models.BigIntegerField(null=True)),
+                ("order_type", models.CharField(blank=True, max_length=16)),
+                ("time_in_force", models.CharField(blank=True, max_length=4)),
+                ("reason", models.CharField(blank=True, max_length=40)),
+                ("payload", models.JSONField()),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ['shard', 'seq'],
-                'indexes': [models.Index(fields=['shard', 'command_id'], name='eventrecord_command_idx'), models.Index(fields=['order_id'], name='eventrecord_order_idx')],
-                'constraints': [models.UniqueConstraint(fields=('shard', 'seq'), name='eventrecord_shard_seq_unique')],
+                "ordering": ["shard", "seq"],
+                "indexes": [
+                    models.Index(fields=["shard", "command_id"], name="eventrecord_command_idx"),
+                    models.Index(fields=["order_id"], name="eventrecord_order_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("shard", "seq"), name="eventrecord_shard_seq_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -29,7 +29,7 @@ class Level:
 class BookSide:
     """The bids or the asks. Prices are kept sorted ascending; the best is an end of the list."""
 
-    __slots__ = ("side", "levels", "prices")
+    __slots__ = ("levels", "prices", "side")
 
     def __init__(self, side: Side) -> None:
         self.side = side
@@ -87,7 +87,7 @@ class BookSide:
 
 
 class OrderBook:
-    __slots__ = ("symbol", "bids", "asks", "book_seq")
+    __slots__ = ("asks", "bids", "book_seq", "symbol")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol

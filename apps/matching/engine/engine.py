@@ -74,8 +74,12 @@ class Engine:
         elif isinstance(command, Unparseable):
             self._emit(
                 CommandRejected(
-                    self._next_seq(), command.ts_ns, command.command_id, command.user_id,
-                    Reason.MALFORMED_COMMAND, f"The command could not be read: {command.error}.",
+                    self._next_seq(),
+                    command.ts_ns,
+                    command.command_id,
+                    command.user_id,
+                    Reason.MALFORMED_COMMAND,
+                    f"The command could not be read: {command.error}.",
                 )
             )
         else:  # pragma: no cover - the union above is exhaustive
@@ -84,7 +88,9 @@ class Engine:
         events, self._events = self._events, []
         return events
 
-    def depth(self, symbol: str, side: Side, levels: int | None = None) -> list[tuple[int, int, int]]:
+    def depth(
+        self, symbol: str, side: Side, levels: int | None = None
+    ) -> list[tuple[int, int, int]]:
         return self.instruments[symbol].book.depth(side, levels)
 
     def book_seq(self, symbol: str) -> int:
@@ -104,8 +110,13 @@ class Engine:
             state.is_open = cmd.is_open
         self._emit(
             InstrumentDefined(
-                self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.symbol,
-                cmd.min_qty_lots, cmd.max_qty_lots, cmd.is_open,
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.symbol,
+                cmd.min_qty_lots,
+                cmd.max_qty_lots,
+                cmd.is_open,
             )
         )
 
@@ -115,8 +126,15 @@ class Engine:
             reason, message = rejection
             self._emit(
                 OrderRejected(
-                    self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.account,
-                    cmd.symbol, cmd.client_order_id, reason, message,
+                    self._next_seq(),
+                    cmd.ts_ns,
+                    cmd.command_id,
+                    cmd.user_id,
+                    cmd.account,
+                    cmd.symbol,
+                    cmd.client_order_id,
+                    reason,
+                    message,
                 )
             )
             return
@@ -126,8 +144,14 @@ class Engine:
             if available < cmd.qty_lots:
                 self._emit(
                     OrderRejected(
-                        self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.account,
-                        cmd.symbol, cmd.client_order_id, Reason.FOK_NOT_FILLABLE,
+                        self._next_seq(),
+                        cmd.ts_ns,
+                        cmd.command_id,
+                        cmd.user_id,
+                        cmd.account,
+                        cmd.symbol,
+                        cmd.client_order_id,
+                        Reason.FOK_NOT_FILLABLE,
                         f"Fill-or-kill order for {cmd.qty_lots} lots cannot be filled at once: "
                         f"only {available} lots are available at the limit price.",
                     )
@@ -137,13 +161,28 @@ class Engine:
         order_id = self._order_id_base + self._orders_issued
         self._emit(
             OrderAccepted(
-                self._next_seq(), cmd.ts_ns, cmd.command_id, order_id, cmd.user_id, cmd.account,
-                cmd.symbol, cmd.side, cmd.order_type, cmd.time_in_force, cmd.price_ticks,
-                cmd.qty_lots, cmd.client_order_id,
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                order_id,
+                cmd.user_id,
+                cmd.account,
+                cmd.symbol,
+                cmd.side,
+                cmd.order_type,
+                cmd.time_in_force,
+                cmd.price_ticks,
+                cmd.qty_lots,
+                cmd.client_order_id,
             )
         )
         taker = RestingOrder(
-            order_id, cmd.user_id, cmd.account, cmd.side, cmd.price_ticks, cmd.qty_lots,
+            order_id,
+            cmd.user_id,
+            cmd.account,
+            cmd.side,
+            cmd.price_ticks,
+            cmd.qty_lots,
             cmd.time_in_force,
         )
         self._match(book, taker, cmd)
@@ -152,8 +191,15 @@ class Engine:
         if cmd.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             self._emit(
                 OrderCancelled(
-                    self._next_seq(), cmd.ts_ns, cmd.command_id, order_id, cmd.user_id,
-                    cmd.account, cmd.symbol, taker.leaves_lots, Reason.IOC_REMAINDER,
+                    self._next_seq(),
+                    cmd.ts_ns,
+                    cmd.command_id,
+                    order_id,
+                    cmd.user_id,
+                    cmd.account,
+                    cmd.symbol,
+                    taker.leaves_lots,
+                    Reason.IOC_REMAINDER,
                 )
             )
             return
@@ -167,7 +213,11 @@ class Engine:
         if order is None:
             self._emit(
                 CancelRejected(
-                    self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.order_id,
+                    self._next_seq(),
+                    cmd.ts_ns,
+                    cmd.command_id,
+                    cmd.user_id,
+                    cmd.order_id,
                     Reason.ORDER_NOT_FOUND,
                     f"Order {cmd.order_id} is not working: it is unknown, filled or cancelled.",
                 )
@@ -176,8 +226,13 @@ class Engine:
         if order.user_id != cmd.user_id:
             self._emit(
                 CancelRejected(
-                    self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.order_id,
-                    Reason.NOT_ORDER_OWNER, f"Order {cmd.order_id} belongs to another trader.",
+                    self._next_seq(),
+                    cmd.ts_ns,
+                    cmd.command_id,
+                    cmd.user_id,
+                    cmd.order_id,
+                    Reason.NOT_ORDER_OWNER,
+                    f"Order {cmd.order_id} belongs to another trader.",
                 )
             )
             return
@@ -187,8 +242,15 @@ class Engine:
         self._touch(symbol, order.side, order.price_ticks)
         self._emit(
             OrderCancelled(
-                self._next_seq(), cmd.ts_ns, cmd.command_id, order.order_id, order.user_id,
-                order.account, symbol, order.leaves_lots, Reason.CANCELLED_BY_USER,
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                order.order_id,
+                order.user_id,
+                order.account,
+                symbol,
+                order.leaves_lots,
+                Reason.CANCELLED_BY_USER,
             )
         )
 
@@ -239,10 +301,22 @@ class Engine:
             self._trades_issued += 1
             self._emit(
                 Trade(
-                    self._next_seq(), cmd.ts_ns, cmd.command_id, self._trades_issued, symbol,
-                    level.price_ticks, lots, taker.side, maker.order_id, maker.user_id,
-                    maker.account, maker.leaves_lots, taker.order_id, taker.user_id,
-                    taker.account, taker.leaves_lots,
+                    self._next_seq(),
+                    cmd.ts_ns,
+                    cmd.command_id,
+                    self._trades_issued,
+                    symbol,
+                    level.price_ticks,
+                    lots,
+                    taker.side,
+                    maker.order_id,
+                    maker.user_id,
+                    maker.account,
+                    maker.leaves_lots,
+                    taker.order_id,
+                    taker.user_id,
+                    taker.account,
+                    taker.leaves_lots,
                 )
             )
 
@@ -273,5 +347,12 @@ class Engine:
             book = self.instruments[symbol].book
             book.book_seq += 1
             self._emit(
-                BookDelta(self._next_seq(), cmd.ts_ns, cmd.command_id, symbol, book.book_seq, tuple(changes))
+                BookDelta(
+                    self._next_seq(),
+                    cmd.ts_ns,
+                    cmd.command_id,
+                    symbol,
+                    book.book_seq,
+                    tuple(changes),
+                )
             )

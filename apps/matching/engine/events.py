@@ -144,6 +144,12 @@ Event = (
     | BookDelta
 )
 OUTCOME_KINDS = frozenset(
-    {"instrument_defined", "order_accepted", "order_rejected", "order_cancelled", "cancel_rejected",
-     "command_rejected"}
+    {
+        "instrument_defined",
+        "order_accepted",
+        "order_rejected",
+        "order_cancelled",
+        "cancel_rejected",
+        "command_rejected",
+    }
 )

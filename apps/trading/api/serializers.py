@@ -27,7 +27,9 @@ class InstrumentSerializer(serializers.ModelSerializer[Instrument]):
 class OrderCreateSerializer(serializers.Serializer[None]):
     symbol = serializers.CharField(max_length=16)
     side = serializers.ChoiceField(choices=[s.value for s in Side])
-    type = serializers.ChoiceField(choices=[t.value for t in OrderType], default=OrderType.LIMIT.value)
+    type = serializers.ChoiceField(
+        choices=[t.value for t in OrderType], default=OrderType.LIMIT.value
+    )
     price = serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0.000001"))
     quantity = serializers.IntegerField(min_value=1, max_value=10**12)
     time_in_force = serializers.ChoiceField(choices=[t.value for t in TimeInForce], default="GTC")

@@ -13,7 +13,7 @@ from apps.accounts.models import User
 from apps.accounts.services import accounts_tradeable_by
 from apps.instruments.models import Instrument
 from apps.matching import keys
-from apps.matching.redis import redis_client
+from apps.matching.redis import redis_get
 from apps.trading.api.serializers import (
     BookSerializer,
     ErrorSerializer,
@@ -58,7 +58,7 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet[Instrument]):
         """The instrument's order book as the matcher last published it (all levels)."""
         instrument = self.get_object()
         try:
-            raw = redis_client().get(keys.book_snapshot(instrument.shard, instrument.symbol))
+            raw = redis_get(keys.book_snapshot(instrument.shard, instrument.symbol))
         except redis.RedisError:
             raise OrderRejected(
                 "book_unavailable", "The book cannot be read: the desk's cache is down.", 503
@@ -70,9 +70,13 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet[Instrument]):
 
 
 class OrderViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[Any]
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Any],
 ):
-    """One's own orders. Creating and cancelling go through the matcher and answer with its outcome."""
+    """One's own orders. Creating and cancelling go through the matcher and answer with its
+    outcome."""
 
     lookup_field = "order_id"
     lookup_value_regex = r"\d+"
@@ -94,8 +98,14 @@ class OrderViewSet(
 
     @extend_schema(
         request=OrderCreateSerializer,
-        responses={201: OrderSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
-                   409: ErrorSerializer, 503: ErrorSerializer, 504: ErrorSerializer},
+        responses={
+            201: OrderSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            409: ErrorSerializer,
+            503: ErrorSerializer,
+            504: ErrorSerializer,
+        },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = OrderCreateSerializer(data=request.data)
@@ -104,19 +114,26 @@ class OrderViewSet(
         order = order_submit(
             _user(request),
             OrderRequest(
-                symbol=fields["symbol"], side=fields["side"], order_type=fields["type"],
-                price=fields["price"], quantity=fields["quantity"],
-                time_in_force=fields["time_in_force"], client_order_id=fields["client_order_id"],
+                symbol=fields["symbol"],
+                side=fields["side"],
+                order_type=fields["type"],
+                price=fields["price"],
+                quantity=fields["quantity"],
+                time_in_force=fields["time_in_force"],
+                client_order_id=fields["client_order_id"],
                 account=fields.get("account"),
             ),
         )
         return Response(order, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        responses={200: OrderSerializer, 404: ErrorSerializer, 409: ErrorSerializer,
-                   503: ErrorSerializer, 504: ErrorSerializer},
+        responses={
+            200: OrderSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            503: ErrorSerializer,
+            504: ErrorSerializer,
+        },
     )
     def destroy(self, request: Request, *args: Any, order_id: str = "", **kwargs: Any) -> Response:
         return Response(order_cancel(_user(request), int(order_id)))
-
-

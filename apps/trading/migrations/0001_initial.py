@@ -6,68 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('instruments', '0001_initial'),
+        ("instruments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_id', models.BigIntegerField(unique=True)),
-                ('shard', models.PositiveSmallIntegerField()),
-                ('account', models.CharField(max_length=32)),
-                ('client_order_id', models.CharField(max_length=64)),
-                ('side', models.CharField(max_length=4)),
-                ('order_type', models.CharField(max_length=16)),
-                ('time_in_force', models.CharField(max_length=4)),
-                ('price_ticks', models.BigIntegerField()),
-                ('qty_lots', models.BigIntegerField()),
-                ('filled_lots', models.BigIntegerField(default=0)),
-                ('leaves_lots', models.BigIntegerField()),
-                ('status', models.CharField(choices=[('new', 'New'), ('partially_filled', 'Partially Filled'), ('filled', 'Filled'), ('cancelled', 'Cancelled')], default='new', max_length=20)),
-                ('reason_code', models.CharField(blank=True, max_length=40)),
-                ('created_ts_ns', models.BigIntegerField()),
-                ('updated_ts_ns', models.BigIntegerField()),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='instruments.instrument')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order_id", models.BigIntegerField(unique=True)),
+                ("shard", models.PositiveSmallIntegerField()),
+                ("account", models.CharField(max_length=32)),
+                ("client_order_id", models.CharField(max_length=64)),
+                ("side", models.CharField(max_length=4)),
+                ("order_type", models.CharField(max_length=16)),
+                ("time_in_force", models.CharField(max_length=4)),
+                ("price_ticks", models.BigIntegerField()),
+                ("qty_lots", models.BigIntegerField()),
+                ("filled_lots", models.BigIntegerField(default=0)),
+                ("leaves_lots", models.BigIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("partially_filled", "Partially Filled"),
+                            ("filled", "Filled"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                ("reason_code", models.CharField(blank=True, max_length=40)),
+                ("created_ts_ns", models.BigIntegerField()),
+                ("updated_ts_ns", models.BigIntegerField()),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="instruments.instrument",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-order_id'],
-                'permissions': [('submit_order', 'Can submit orders for entitled accounts'), ('cancel_order', 'Can cancel own orders'), ('view_all_orders', "Can view every account's orders"), ('cancel_any_order', "Can cancel any account's orders")],
+                "ordering": ["-order_id"],
+                "permissions": [
+                    ("submit_order", "Can submit orders for entitled accounts"),
+                    ("cancel_order", "Can cancel own orders"),
+                    ("view_all_orders", "Can view every account's orders"),
+                    ("cancel_any_order", "Can cancel any account's orders"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Fill',
+            name="Fill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trade_id', models.BigIntegerField()),
-                ('shard', models.PositiveSmallIntegerField()),
-                ('account', models.CharField(max_length=32)),
-                ('side', models.CharField(max_length=4)),
-                ('price_ticks', models.BigIntegerField()),
-                ('qty_lots', models.BigIntegerField()),
-                ('liquidity', models.CharField(choices=[('maker', 'Maker'), ('taker', 'Taker')], max_length=5)),
-                ('ts_ns', models.BigIntegerField()),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fills', to='instruments.instrument')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fills', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fills', to='trading.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("trade_id", models.BigIntegerField()),
+                ("shard", models.PositiveSmallIntegerField()),
+                ("account", models.CharField(max_length=32)),
+                ("side", models.CharField(max_length=4)),
+                ("price_ticks", models.BigIntegerField()),
+                ("qty_lots", models.BigIntegerField()),
+                (
+                    "liquidity",
+                    models.CharField(
+                        choices=[("maker", "Maker"), ("taker", "Taker")], max_length=5
+                    ),
+                ),
+                ("ts_ns", models.BigIntegerField()),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fills",
+                        to="instruments.instrument",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fills",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fills",
+                        to="trading.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-ts_ns', '-trade_id'],
+                "ordering": ["-ts_ns", "-trade_id"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['user', 'status'], name='order_user_status_idx'),
+            model_name="order",
+            index=models.Index(fields=["user", "status"], name="order_user_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='fill',
-            constraint=models.UniqueConstraint(fields=('shard', 'trade_id', 'liquidity'), name='fill_trade_side_unique'),
+            model_name="fill",
+            constraint=models.UniqueConstraint(
+                fields=("shard", "trade_id", "liquidity"), name="fill_trade_side_unique"
+            ),
         ),
     ]

@@ -41,8 +41,13 @@ class Command(BaseCommand):
         for symbol, name, reference_price, tier in DEMO_INSTRUMENTS:
             Instrument.objects.update_or_create(
                 symbol=symbol,
-                defaults={"name": name, "reference_price": reference_price, "luld_tier": tier,
-                          "tick_size": Decimal("0.01"), "lot_size": 1},
+                defaults={
+                    "name": name,
+                    "reference_price": reference_price,
+                    "luld_tier": tier,
+                    "tick_size": Decimal("0.01"),
+                    "lot_size": 1,
+                },
             )
         for username, role, account_codes, is_staff in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)
@@ -53,9 +58,12 @@ class Command(BaseCommand):
             user.save()
             user.groups.set([Group.objects.get(name=role)])
             for code in account_codes:
-                account, _ = TradingAccount.objects.get_or_create(code=code, defaults={"name": code})
+                account, _ = TradingAccount.objects.get_or_create(
+                    code=code, defaults={"name": code}
+                )
                 account.traders.add(user)
+        password_note = "$DEMO_PASSWORD" if "DEMO_PASSWORD" in os.environ else "demo"
         self.stdout.write(
             f"Demo data ready: {len(DEMO_INSTRUMENTS)} instruments, "
-            f"{len(DEMO_USERS)} users (password: {'$DEMO_PASSWORD' if 'DEMO_PASSWORD' in os.environ else 'demo'})."
+            f"{len(DEMO_USERS)} users (password: {password_note})."
         )

@@ -51,8 +51,13 @@ class Command(BaseCommand):
             stop.wait(1.0 / options["rate"])
 
     def _step(
-        self, user: User, instrument: Instrument, mid_ticks: dict[str, int],
-        rng: random.Random, max_open: int, n: int,
+        self,
+        user: User,
+        instrument: Instrument,
+        mid_ticks: dict[str, int],
+        rng: random.Random,
+        max_open: int,
+        n: int,
     ) -> None:
         symbol = instrument.symbol
         mid_ticks[symbol] = max(1, mid_ticks[symbol] + rng.choice((-1, 0, 0, 1)))
@@ -68,17 +73,22 @@ class Command(BaseCommand):
             side = rng.choice(("buy", "sell"))
             # Mostly passive quotes a few ticks from the mid; one in five crosses the spread.
             offset = rng.randint(1, 6) if rng.random() > 0.2 else -rng.randint(0, 2)
-            price_ticks = mid_ticks[symbol] - offset if side == "buy" else mid_ticks[symbol] + offset
+            price_ticks = (
+                mid_ticks[symbol] - offset if side == "buy" else mid_ticks[symbol] + offset
+            )
             order_submit(
                 user,
                 OrderRequest(
-                    symbol=symbol, side=side, order_type="limit",
+                    symbol=symbol,
+                    side=side,
+                    order_type="limit",
                     price=instrument.ticks_to_price(max(1, price_ticks)),
                     quantity=instrument.lot_size * rng.choice((10, 25, 50, 100, 200)),
-                    time_in_force="GTC", client_order_id=f"sim-{n}-{rng.getrandbits(32):08x}",
+                    time_in_force="GTC",
+                    client_order_id=f"sim-{n}-{rng.getrandbits(32):08x}",
                 ),
             )
         except OrderRejected as exc:
-            log.warning("simulated_order_rejected", symbol=symbol, code=exc.code, reason=exc.message)
-
-
+            log.warning(
+                "simulated_order_rejected", symbol=symbol, code=exc.code, reason=exc.message
+            )
