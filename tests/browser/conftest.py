@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, chromium reaches out to the network at start; this machine has none.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -140,4 +145,3 @@ def log_in(browser: Browser, desk: LiveDesk, username: str, password: str) -> Pa
     page.wait_for_url(f"{desk.url}/")
     expect(page.locator("#conn")).to_have_text("live")
     return page
-

@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from apps.matching.engine import (
     CancelOrder,
-    Command,
     DefineInstrument,
     Engine,
     NewOrder,
@@ -16,21 +15,22 @@ from apps.matching.engine import (
     Side,
     TimeInForce,
 )
+from apps.matching.engine import (
+    Command as EngineCommand,
+)
 
 
-def order_stream(count: int, seed: int) -> list[Command]:
+def order_stream(count: int, seed: int) -> list[EngineCommand]:
     """A seeded mix a busy book sees: passive quotes near the touch, some crossing orders,
     and cancels of resting orders (roughly 60 / 20 / 20)."""
     rng = random.Random(seed)
-    commands: list[Command] = [DefineInstrument(command_id="def", ts_ns=0, symbol="BENCH")]
+    commands: list[EngineCommand] = [DefineInstrument(command_id="def", ts_ns=0, symbol="BENCH")]
     issued = 0
     for n in range(1, count + 1):
         roll = rng.random()
         if roll < 0.2 and issued:
             commands.append(
-                CancelOrder(
-                    command_id=f"x{n}", ts_ns=n, user_id=1, order_id=rng.randint(1, issued)
-                )
+                CancelOrder(command_id=f"x{n}", ts_ns=n, user_id=1, order_id=rng.randint(1, issued))
             )
             continue
         side = Side.BUY if rng.random() < 0.5 else Side.SELL
@@ -39,9 +39,17 @@ def order_stream(count: int, seed: int) -> list[Command]:
         issued += 1
         commands.append(
             NewOrder(
-                command_id=f"c{n}", ts_ns=n, user_id=1, account="BENCH", symbol="BENCH",
-                side=side, order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC,
-                price_ticks=price, qty_lots=rng.randint(1, 50), client_order_id=f"o{n}",
+                command_id=f"c{n}",
+                ts_ns=n,
+                user_id=1,
+                account="BENCH",
+                symbol="BENCH",
+                side=side,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC,
+                price_ticks=price,
+                qty_lots=rng.randint(1, 50),
+                client_order_id=f"o{n}",
             )
         )
     return commands
