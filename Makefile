@@ -70,6 +70,8 @@ test: $(VENV)/.installed frontend chromium
 	cd frontend && npm run typecheck
 	SECRET_KEY=test-only DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 	SECRET_KEY=test-only DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
+	@echo "The suite again on the embedded default database (SQLite):"
+	SECRET_KEY=test-only DATABASE_URL=sqlite:///$(CURDIR)/var/test-base.sqlite3 $(BIN)/pytest -q
 
 bench: $(VENV)/.installed
 	SECRET_KEY=bench-only $(BIN)/python manage.py bench_engine
