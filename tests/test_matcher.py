@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.core.management import call_command
 
 from apps.accounts.models import User
 from apps.audit.models import EventRecord
@@ -171,3 +172,10 @@ def test_a_restarted_matcher_rebuilds_its_books_from_the_log(
     assert (first.status, first.filled_lots) == ("filled", 100)
     seqs = list(EventRecord.objects.filter(shard=0).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_the_simulator_trades_through_the_gateway(running_matcher: Matcher, trader: User) -> None:
+    call_command("simulate", user=trader.username, symbols="AAPL", rate=1000, count=8, seed=3)
+    orders = Order.objects.filter(user=trader)
+    assert orders.count() >= 7  # at most one of the eight steps is a cancel
+    assert set(orders.values_list("account", flat=True)) == {"ACC-1"}
