@@ -90,6 +90,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'desk.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default keeps its files in var/, which a fresh clone does not have yet.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
     # WAL lets the web tier read while the matcher journals; the busy timeout covers the
     # short window in which both want the write lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

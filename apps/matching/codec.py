@@ -4,27 +4,22 @@ import dataclasses
 from typing import Any
 
 from apps.matching.engine import (
+    COMMAND_TYPES,
     BookDelta,
-    CancelOrder,
     Command,
-    DefineInstrument,
     Event,
-    NewOrder,
     OrderType,
     Side,
+    StpMode,
     TimeInForce,
-    Unparseable,
 )
 
-COMMAND_TYPES: dict[
-    str, type[DefineInstrument] | type[NewOrder] | type[CancelOrder] | type[Unparseable]
-] = {
-    "define_instrument": DefineInstrument,
-    "unparseable": Unparseable,
-    "new_order": NewOrder,
-    "cancel_order": CancelOrder,
+_ENUM_FIELDS = {
+    "side": Side,
+    "order_type": OrderType,
+    "time_in_force": TimeInForce,
+    "stp_mode": StpMode,
 }
-_ENUM_FIELDS = {"side": Side, "order_type": OrderType, "time_in_force": TimeInForce}
 
 
 class MalformedCommand(ValueError):
@@ -51,7 +46,9 @@ def command_from_dict(fields: dict[str, Any]) -> Command:
                 raise MalformedCommand(f"missing field {name!r}")
             continue
         value = fields[name]
-        if name in _ENUM_FIELDS:
+        if name in _ENUM_FIELDS and value is None and field.default is None:
+            pass
+        elif name in _ENUM_FIELDS:
             try:
                 value = _ENUM_FIELDS[name](value)
             except ValueError as exc:

@@ -22,13 +22,13 @@ from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
 from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.codec import (
-    COMMAND_TYPES,
     MalformedCommand,
     command_from_dict,
     command_to_dict,
     event_to_dict,
 )
 from apps.matching.engine import (
+    COMMAND_TYPES,
     BookDelta,
     CancelRejected,
     Command,

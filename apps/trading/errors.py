@@ -2,16 +2,20 @@
 
 from apps.matching.engine import Reason
 
-# The matcher's reason codes and the HTTP status each maps to at the API.
+# The matcher's reason codes and the HTTP status each maps to at the API; codes the gateway
+# itself gives (such as "price_off_tick") carry their status where they are raised.
 REASON_STATUS: dict[str, int] = {
     Reason.UNKNOWN_INSTRUMENT: 400,
     Reason.INSTRUMENT_CLOSED: 409,
     Reason.INVALID_PRICE: 400,
-    Reason.PRICE_OFF_TICK: 400,
+    Reason.INVALID_STOP_PRICE: 400,
     Reason.INVALID_QUANTITY: 400,
     Reason.QUANTITY_OUT_OF_RANGE: 400,
-    Reason.UNSUPPORTED_ORDER_TYPE: 400,
+    Reason.INVALID_DISPLAY_QUANTITY: 400,
+    Reason.INVALID_ORDER: 400,
     Reason.FOK_NOT_FILLABLE: 409,
+    Reason.POST_ONLY_WOULD_TAKE: 409,
+    Reason.NO_LIQUIDITY: 409,
     Reason.MALFORMED_COMMAND: 400,
     Reason.ORDER_NOT_FOUND: 404,
     Reason.NOT_ORDER_OWNER: 404,

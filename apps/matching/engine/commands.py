@@ -1,17 +1,22 @@
 """Commands: everything that can change a shard's state.
 
 Each carries its own time (`ts_ns`, integer nanoseconds UTC, stamped by the matcher when it
-takes the command off the stream) and the identity of whoever sent it.
+takes the command off the stream) and the identity of whoever sent it (`user_id`, the operator:
+a person or a named algorithm). Prices are integer ticks, quantities integer lots.
 """
 
 from dataclasses import dataclass
 
-from apps.matching.engine.types import OrderType, Side, TimeInForce
+from apps.matching.engine.types import OrderType, Side, StpMode, TimeInForce
 
 
 @dataclass(slots=True, frozen=True)
 class DefineInstrument:
-    """Lists an instrument on the shard or changes its parameters."""
+    """Lists an instrument on the shard or changes its parameters.
+
+    Market orders execute no further than the protection price: the touch at arrival moved
+    away by `protection_ticks`, or, when that is 0, by `protection_bps` of the touch price.
+    """
 
     command_id: str
     ts_ns: int
@@ -19,11 +24,17 @@ class DefineInstrument:
     min_qty_lots: int = 1
     max_qty_lots: int = 1_000_000
     is_open: bool = True
+    protection_ticks: int = 0
+    protection_bps: int = 500
     kind: str = "define_instrument"
 
 
 @dataclass(slots=True, frozen=True)
 class NewOrder:
+    """A new order. `price_ticks` is the limit (0 for market and stop orders); `stop_price_ticks`
+    the trigger of stop and stop-limit orders; `display_qty_lots` > 0 makes an iceberg showing
+    that much at a time. Self-trade prevention matches on `stp_group`, or the account when empty."""
+
     command_id: str
     ts_ns: int
     user_id: int
@@ -35,6 +46,11 @@ class NewOrder:
     price_ticks: int
     qty_lots: int
     client_order_id: str
+    stop_price_ticks: int = 0
+    display_qty_lots: int = 0
+    post_only: bool = False
+    stp_mode: StpMode = StpMode.CANCEL_RESTING
+    stp_group: str = ""
     kind: str = "new_order"
 
 
@@ -45,6 +61,54 @@ class CancelOrder:
     user_id: int
     order_id: int
     kind: str = "cancel_order"
+
+
+@dataclass(slots=True, frozen=True)
+class ModifyOrder:
+    """Change a working order's limit price and/or its open (leaves) quantity.
+
+    Reducing the quantity at the same price keeps time priority; a new price or a larger
+    quantity loses it: the order re-enters at the back, as if new, and may trade.
+    """
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    order_id: int
+    price_ticks: int
+    qty_lots: int
+    kind: str = "modify_order"
+
+
+@dataclass(slots=True, frozen=True)
+class MassCancel:
+    """Cancel every working order that matches all the given filters (empty/0 = any).
+
+    Only the sender's own orders are in scope unless `any_owner` is set, which the gateway
+    sets for risk managers alone.
+    """
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    account: str = ""
+    trader_user_id: int = 0
+    symbol: str = ""
+    side: Side | None = None
+    any_owner: bool = False
+    kind: str = "mass_cancel"
+
+
+@dataclass(slots=True, frozen=True)
+class ExpireOrders:
+    """Session close: every working order with this time in force expires (all symbols when
+    `symbol` is empty). Stop orders waiting for their trigger expire too."""
+
+    command_id: str
+    ts_ns: int
+    time_in_force: TimeInForce = TimeInForce.DAY
+    symbol: str = ""
+    kind: str = "expire_orders"
 
 
 @dataclass(slots=True, frozen=True)
@@ -59,4 +123,12 @@ class Unparseable:
     kind: str = "unparseable"
 
 
-Command = DefineInstrument | NewOrder | CancelOrder | Unparseable
+Command = (
+    DefineInstrument
+    | NewOrder
+    | CancelOrder
+    | ModifyOrder
+    | MassCancel
+    | ExpireOrders
+    | Unparseable
+)

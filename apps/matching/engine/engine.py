@@ -1,17 +1,22 @@
 """The engine: applies one command at a time and returns the events it caused.
 
-Stages, in the order an order meets them: validate → match against the book → rest or cancel
-the remainder. Every command yields exactly one outcome event first (accepted, rejected,
-cancelled, defined), then its consequences (trades, cancellations, book deltas).
+Stages, in the order an order meets them: validate → accept → match against the book (with
+self-trade prevention) → rest, or cancel the remainder → trigger the stops its trades reached.
+Every command yields exactly one outcome event first, then its consequences, then one book
+delta per instrument whose displayed levels it changed. See docs/engine-semantics.md.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from apps.matching.engine.book import Level, OrderBook, RestingOrder
+from apps.matching.engine.book import BookSide, Level, OrderBook, WorkingOrder
 from apps.matching.engine.commands import (
     CancelOrder,
     Command,
     DefineInstrument,
+    ExpireOrders,
+    MassCancel,
+    ModifyOrder,
     NewOrder,
     Unparseable,
 )
@@ -22,21 +27,42 @@ from apps.matching.engine.events import (
     Event,
     InstrumentDefined,
     LevelChange,
+    MassCancelDone,
+    ModifyRejected,
     OrderAccepted,
     OrderCancelled,
+    OrderModified,
+    OrderReduced,
     OrderRejected,
+    OrdersExpired,
+    StopTriggered,
     Trade,
 )
-from apps.matching.engine.types import OrderType, Reason, Side, TimeInForce
+from apps.matching.engine.types import OrderType, Reason, Side, StpMode, TimeInForce
+
+BUY = Side.BUY
+SELL = Side.SELL
+LIMIT = OrderType.LIMIT
+MARKET = OrderType.MARKET
+STOP = OrderType.STOP
+STOP_LIMIT = OrderType.STOP_LIMIT
+RESTING_TIFS = (TimeInForce.DAY, TimeInForce.GTC)
+SNAPSHOT_VERSION = 1
 
 
 @dataclass(slots=True)
-class InstrumentState:
+class Instrument:
     symbol: str
     min_qty_lots: int
     max_qty_lots: int
     is_open: bool
+    protection_ticks: int
+    protection_bps: int
     book: OrderBook
+
+
+class _Stopped(Exception):
+    """Self-trade prevention ended the taker's matching."""
 
 
 class Engine:
@@ -48,44 +74,40 @@ class Engine:
         # The command itself takes a place in the sequence before its events, so that the
         # log of commands and events together is gapless.
         self.last_command_seq = 0
-        self._order_id_base = order_id_base
+        self.order_id_base = order_id_base
         self._orders_issued = 0
         self._trades_issued = 0
-        self.instruments: dict[str, InstrumentState] = {}
-        self.orders: dict[int, RestingOrder] = {}
-        self._order_symbol: dict[int, str] = {}
+        self.instruments: dict[str, Instrument] = {}
+        self.orders: dict[int, WorkingOrder] = {}
         # Per-command scratch: the events being produced and the levels touched.
         self._events: list[Event] = []
         self._touched: dict[tuple[str, Side, int], None] = {}
+        self._ts_ns = 0
+        self._command_id = ""
+        self._handlers = {
+            NewOrder: self._new_order,
+            CancelOrder: self._cancel_order,
+            ModifyOrder: self._modify_order,
+            MassCancel: self._mass_cancel,
+            ExpireOrders: self._expire_orders,
+            DefineInstrument: self._define_instrument,
+            Unparseable: self._unparseable,
+        }
 
     # -- public API -------------------------------------------------------------------------
 
     def apply(self, command: Command) -> list[Event]:
         """Apply one command; return its outcome event followed by its consequences."""
-        self._events = []
+        events: list[Event] = []
+        self._events = events
         self._touched = {}
-        self.last_command_seq = self._next_seq()
-        if isinstance(command, NewOrder):
-            self._new_order(command)
-        elif isinstance(command, CancelOrder):
-            self._cancel_order(command)
-        elif isinstance(command, DefineInstrument):
-            self._define_instrument(command)
-        elif isinstance(command, Unparseable):
-            self._emit(
-                CommandRejected(
-                    self._next_seq(),
-                    command.ts_ns,
-                    command.command_id,
-                    command.user_id,
-                    Reason.MALFORMED_COMMAND,
-                    f"The command could not be read: {command.error}.",
-                )
-            )
-        else:  # pragma: no cover - the union above is exhaustive
-            raise TypeError(f"unknown command {command!r}")
-        self._emit_book_deltas(command)
-        events, self._events = self._events, []
+        self._ts_ns = command.ts_ns
+        self._command_id = command.command_id
+        self.seq += 1
+        self.last_command_seq = self.seq
+        self._handlers[type(command)](command)  # type: ignore[operator]
+        if self._touched:
+            self._emit_book_deltas()
         return events
 
     def depth(
@@ -96,18 +118,29 @@ class Engine:
     def book_seq(self, symbol: str) -> int:
         return self.instruments[symbol].book.book_seq
 
-    # -- commands ---------------------------------------------------------------------------
+    def last_trade_price(self, symbol: str) -> int | None:
+        return self.instruments[symbol].book.last_trade_ticks
+
+    # -- instrument and housekeeping commands -----------------------------------------------
 
     def _define_instrument(self, cmd: DefineInstrument) -> None:
-        state = self.instruments.get(cmd.symbol)
-        if state is None:
-            self.instruments[cmd.symbol] = InstrumentState(
-                cmd.symbol, cmd.min_qty_lots, cmd.max_qty_lots, cmd.is_open, OrderBook(cmd.symbol)
+        instrument = self.instruments.get(cmd.symbol)
+        if instrument is None:
+            self.instruments[cmd.symbol] = Instrument(
+                cmd.symbol,
+                cmd.min_qty_lots,
+                cmd.max_qty_lots,
+                cmd.is_open,
+                cmd.protection_ticks,
+                cmd.protection_bps,
+                OrderBook(cmd.symbol),
             )
         else:
-            state.min_qty_lots = cmd.min_qty_lots
-            state.max_qty_lots = cmd.max_qty_lots
-            state.is_open = cmd.is_open
+            instrument.min_qty_lots = cmd.min_qty_lots
+            instrument.max_qty_lots = cmd.max_qty_lots
+            instrument.is_open = cmd.is_open
+            instrument.protection_ticks = cmd.protection_ticks
+            instrument.protection_bps = cmd.protection_bps
         self._emit(
             InstrumentDefined(
                 self._next_seq(),
@@ -117,48 +150,71 @@ class Engine:
                 cmd.min_qty_lots,
                 cmd.max_qty_lots,
                 cmd.is_open,
+                cmd.protection_ticks,
+                cmd.protection_bps,
             )
         )
 
-    def _new_order(self, cmd: NewOrder) -> None:
-        rejection = self._validate(cmd)
-        if rejection is not None:
-            reason, message = rejection
-            self._emit(
-                OrderRejected(
-                    self._next_seq(),
-                    cmd.ts_ns,
-                    cmd.command_id,
-                    cmd.user_id,
-                    cmd.account,
-                    cmd.symbol,
-                    cmd.client_order_id,
-                    reason,
-                    message,
-                )
+    def _unparseable(self, cmd: Unparseable) -> None:
+        self._emit(
+            CommandRejected(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.user_id,
+                Reason.MALFORMED_COMMAND,
+                f"The command could not be read: {cmd.error}.",
             )
+        )
+
+    # -- new orders -------------------------------------------------------------------------
+
+    def _new_order(self, cmd: NewOrder) -> None:
+        instrument = self.instruments.get(cmd.symbol)
+        rejection = self._validate(cmd, instrument)
+        if rejection is not None:
+            self._reject(cmd, *rejection)
             return
-        book = self.instruments[cmd.symbol].book
-        if cmd.time_in_force is TimeInForce.FOK:
-            available = book.side(cmd.side.opposite).lots_available(cmd.price_ticks)
-            if available < cmd.qty_lots:
-                self._emit(
-                    OrderRejected(
-                        self._next_seq(),
-                        cmd.ts_ns,
-                        cmd.command_id,
-                        cmd.user_id,
-                        cmd.account,
-                        cmd.symbol,
-                        cmd.client_order_id,
-                        Reason.FOK_NOT_FILLABLE,
-                        f"Fill-or-kill order for {cmd.qty_lots} lots cannot be filled at once: "
-                        f"only {available} lots are available at the limit price.",
-                    )
+        assert instrument is not None
+        book = instrument.book
+        order_type = cmd.order_type
+        contra = book.asks if cmd.side is BUY else book.bids
+        limit = cmd.price_ticks
+        if order_type is MARKET:
+            touch = contra.best_price()
+            if touch is None:
+                self._reject(
+                    cmd,
+                    Reason.NO_LIQUIDITY,
+                    f"There is nothing to {'buy' if cmd.side is BUY else 'sell'} in "
+                    f"{cmd.symbol}: a market order needs a {contra.side.value} side.",
                 )
                 return
+            limit = self._protection_price(instrument, cmd.side, touch)
+        elif order_type is LIMIT:
+            best = contra.best_price()
+            if cmd.post_only and best is not None and contra.reaches(best, limit):
+                self._reject(
+                    cmd,
+                    Reason.POST_ONLY_WOULD_TAKE,
+                    f"The post-only order at {limit} would trade with the resting order at {best}.",
+                )
+                return
+        stp_key = cmd.stp_group or cmd.account
+        if (
+            cmd.time_in_force is TimeInForce.FOK
+            and order_type in (LIMIT, MARKET)
+            and not self._fok_fillable(contra, cmd.qty_lots, limit, stp_key, cmd.stp_mode)
+        ):
+            self._reject(
+                cmd,
+                Reason.FOK_NOT_FILLABLE,
+                f"The fill-or-kill order for {cmd.qty_lots} lots cannot be filled "
+                f"completely at once.",
+            )
+            return
         self._orders_issued += 1
-        order_id = self._order_id_base + self._orders_issued
+        order_id = self.order_id_base + self._orders_issued
         self._emit(
             OrderAccepted(
                 self._next_seq(),
@@ -169,144 +225,213 @@ class Engine:
                 cmd.account,
                 cmd.symbol,
                 cmd.side,
-                cmd.order_type,
+                order_type,
                 cmd.time_in_force,
                 cmd.price_ticks,
                 cmd.qty_lots,
                 cmd.client_order_id,
+                cmd.stop_price_ticks,
+                cmd.display_qty_lots,
+                cmd.post_only,
+                cmd.stp_mode,
+                cmd.stp_group,
             )
         )
-        taker = RestingOrder(
+        display = cmd.display_qty_lots
+        order = WorkingOrder(
             order_id,
             cmd.user_id,
             cmd.account,
+            cmd.symbol,
+            cmd.client_order_id,
             cmd.side,
+            order_type,
+            cmd.time_in_force,
             cmd.price_ticks,
             cmd.qty_lots,
-            cmd.time_in_force,
+            min(display, cmd.qty_lots) if display else cmd.qty_lots,
+            display,
+            cmd.stop_price_ticks,
+            cmd.post_only,
+            cmd.stp_mode,
+            stp_key,
         )
-        self._match(book, taker, cmd)
-        if taker.leaves_lots == 0:
-            return
-        if cmd.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            self._emit(
-                OrderCancelled(
-                    self._next_seq(),
-                    cmd.ts_ns,
-                    cmd.command_id,
-                    order_id,
-                    cmd.user_id,
-                    cmd.account,
-                    cmd.symbol,
-                    taker.leaves_lots,
-                    Reason.IOC_REMAINDER,
-                )
-            )
-            return
-        book.side(cmd.side).add(taker)
-        self.orders[order_id] = taker
-        self._order_symbol[order_id] = cmd.symbol
-        self._touch(cmd.symbol, cmd.side, cmd.price_ticks)
+        trades_before = self._trades_issued
+        if order_type is STOP or order_type is STOP_LIMIT:
+            self.orders[order_id] = order
+            book.stops[order_id] = order
+            if book.last_trade_ticks is not None:
+                self._trigger_stops(instrument)
+        else:
+            self._execute(instrument, order, limit)
+            if book.stops and self._trades_issued != trades_before:
+                self._trigger_stops(instrument)
 
-    def _cancel_order(self, cmd: CancelOrder) -> None:
-        order = self.orders.get(cmd.order_id)
-        if order is None:
-            self._emit(
-                CancelRejected(
-                    self._next_seq(),
-                    cmd.ts_ns,
-                    cmd.command_id,
-                    cmd.user_id,
-                    cmd.order_id,
-                    Reason.ORDER_NOT_FOUND,
-                    f"Order {cmd.order_id} is not working: it is unknown, filled or cancelled.",
-                )
+    def _validate(self, cmd: NewOrder, instrument: Instrument | None) -> tuple[Reason, str] | None:
+        if instrument is None:
+            return Reason.UNKNOWN_INSTRUMENT, f"Instrument {cmd.symbol!r} is not traded here."
+        if not instrument.is_open:
+            return Reason.INSTRUMENT_CLOSED, f"{cmd.symbol} is not open for trading."
+        qty = cmd.qty_lots
+        if qty <= 0:
+            return Reason.INVALID_QUANTITY, "The quantity must be a positive whole number of lots."
+        if not instrument.min_qty_lots <= qty <= instrument.max_qty_lots:
+            return (
+                Reason.QUANTITY_OUT_OF_RANGE,
+                f"The quantity must be between {instrument.min_qty_lots} and "
+                f"{instrument.max_qty_lots} lots for {cmd.symbol}.",
             )
-            return
-        if order.user_id != cmd.user_id:
-            self._emit(
-                CancelRejected(
-                    self._next_seq(),
-                    cmd.ts_ns,
-                    cmd.command_id,
-                    cmd.user_id,
-                    cmd.order_id,
-                    Reason.NOT_ORDER_OWNER,
-                    f"Order {cmd.order_id} belongs to another trader.",
+        order_type = cmd.order_type
+        has_limit = order_type is LIMIT or order_type is STOP_LIMIT
+        if has_limit and cmd.price_ticks <= 0:
+            return Reason.INVALID_PRICE, "The limit price must be positive."
+        if not has_limit and cmd.price_ticks != 0:
+            return Reason.INVALID_PRICE, f"A {order_type.value} order carries no limit price."
+        is_stop = order_type is STOP or order_type is STOP_LIMIT
+        if is_stop and cmd.stop_price_ticks <= 0:
+            return Reason.INVALID_STOP_PRICE, "The stop price must be positive."
+        if not is_stop and cmd.stop_price_ticks != 0:
+            return Reason.INVALID_STOP_PRICE, f"A {order_type.value} order carries no stop price."
+        resting_tif = cmd.time_in_force in RESTING_TIFS
+        if cmd.display_qty_lots:
+            if not 0 < cmd.display_qty_lots <= qty:
+                return (
+                    Reason.INVALID_DISPLAY_QUANTITY,
+                    "The displayed quantity must be between 1 lot and the order quantity.",
                 )
-            )
-            return
-        symbol = self._order_symbol.pop(cmd.order_id)
-        del self.orders[cmd.order_id]
-        self.instruments[symbol].book.side(order.side).remove(order)
-        self._touch(symbol, order.side, order.price_ticks)
+            if not (has_limit and resting_tif):
+                return (
+                    Reason.INVALID_ORDER,
+                    "Only limit and stop-limit orders that may rest (DAY, GTC) can be icebergs.",
+                )
+        if cmd.post_only and not (order_type is LIMIT and resting_tif):
+            return Reason.INVALID_ORDER, "Only limit orders that may rest can be post-only."
+        return None
+
+    def _reject(self, cmd: NewOrder, reason: Reason, message: str) -> None:
         self._emit(
-            OrderCancelled(
+            OrderRejected(
                 self._next_seq(),
                 cmd.ts_ns,
                 cmd.command_id,
-                order.order_id,
-                order.user_id,
-                order.account,
-                symbol,
-                order.leaves_lots,
-                Reason.CANCELLED_BY_USER,
+                cmd.user_id,
+                cmd.account,
+                cmd.symbol,
+                cmd.client_order_id,
+                reason,
+                message,
             )
         )
 
-    # -- stages -----------------------------------------------------------------------------
+    @staticmethod
+    def _protection_price(instrument: Instrument, side: Side, touch: int) -> int:
+        band = instrument.protection_ticks or max(1, touch * instrument.protection_bps // 10_000)
+        return touch + band if side is BUY else max(1, touch - band)
 
-    def _validate(self, cmd: NewOrder) -> tuple[Reason, str] | None:
-        state = self.instruments.get(cmd.symbol)
-        if state is None:
-            return Reason.UNKNOWN_INSTRUMENT, f"Instrument {cmd.symbol!r} is not traded here."
-        if not state.is_open:
-            return Reason.INSTRUMENT_CLOSED, f"{cmd.symbol} is not open for trading."
-        if cmd.order_type is not OrderType.LIMIT:
-            return Reason.UNSUPPORTED_ORDER_TYPE, f"Order type {cmd.order_type} is not supported."
-        if cmd.price_ticks <= 0:
-            return Reason.INVALID_PRICE, "The price must be positive."
-        if cmd.qty_lots <= 0:
-            return Reason.INVALID_QUANTITY, "The quantity must be a positive whole number of lots."
-        if not state.min_qty_lots <= cmd.qty_lots <= state.max_qty_lots:
-            return (
-                Reason.QUANTITY_OUT_OF_RANGE,
-                f"The quantity must be between {state.min_qty_lots} and "
-                f"{state.max_qty_lots} lots for {cmd.symbol}.",
-            )
-        return None
+    @staticmethod
+    def _fok_fillable(
+        contra: BookSide, qty: int, limit: int, stp_key: str, stp_mode: StpMode
+    ) -> bool:
+        """Walk the book exactly as matching would (icebergs refilling at the back of their
+        level, own orders skipped or ending the walk) and see whether `qty` lots trade."""
+        need = qty
+        for price in contra.prices_best_first():
+            if not contra.reaches(price, limit):
+                return False
+            queue = [
+                [o.stp_key == stp_key, o.leaves_lots, o.shown_lots, o.display_lots]
+                for o in contra.levels[price].orders.values()
+            ]
+            position = 0
+            while position < len(queue):
+                is_own, leaves, shown, display = queue[position]
+                position += 1
+                if is_own:
+                    if stp_mode is StpMode.CANCEL_RESTING:
+                        continue
+                    return False
+                take = min(shown, need)
+                need -= take
+                if need == 0:
+                    return True
+                if leaves - take > 0:
+                    queue.append([False, leaves - take, min(display, leaves - take), display])
+        return False
 
-    def _match(self, book: OrderBook, taker: RestingOrder, cmd: NewOrder) -> None:
-        contra = book.side(taker.side.opposite)
-        while taker.leaves_lots and contra.crosses(taker.price_ticks):
-            level = contra.best_level()
-            assert level is not None  # crosses() saw a best price
-            self._trade_level(book.symbol, level, taker, cmd)
-            if not level.orders:
-                contra.drop_level(level)
+    # -- matching ---------------------------------------------------------------------------
 
-    def _trade_level(self, symbol: str, level: Level, taker: RestingOrder, cmd: NewOrder) -> None:
+    def _execute(self, instrument: Instrument, order: WorkingOrder, limit: int) -> None:
+        """Match `order` as the taker up to `limit`, then rest it or cancel what is left."""
+        try:
+            self._match(instrument.book, order, limit)
+        except _Stopped:
+            return
+        leaves = order.leaves_lots
+        if leaves == 0:
+            return
+        if order.order_type is MARKET:
+            contra = instrument.book.asks if order.side is BUY else instrument.book.bids
+            reason = Reason.MARKET_PROTECTION if contra.prices else Reason.NO_LIQUIDITY
+            self._cancelled(order, leaves, reason)
+        elif order.time_in_force in RESTING_TIFS:
+            order.shown_lots = min(order.display_lots, leaves) if order.display_lots else leaves
+            instrument.book.side(order.side).add(order)
+            self.orders[order.order_id] = order
+            self._touched[(order.symbol, order.side, order.price_ticks)] = None
+        else:
+            self._cancelled(order, leaves, Reason.IOC_REMAINDER)
+
+    def _match(self, book: OrderBook, taker: WorkingOrder, limit: int) -> None:
+        contra = book.asks if taker.side is BUY else book.bids
+        touched = self._touched
+        symbol = book.symbol
+        contra_side = contra.side
+        while taker.leaves_lots:
+            best = contra.best_price()
+            if best is None or not contra.reaches(best, limit):
+                return
+            level = contra.levels[best]
+            touched[(symbol, contra_side, best)] = None
+            try:
+                self._match_level(book, level, taker)
+            finally:
+                # Also when self-trade prevention stopped the taker after emptying the level.
+                if not level.orders:
+                    contra.drop_level(level)
+
+    def _match_level(self, book: OrderBook, level: Level, taker: WorkingOrder) -> None:
         """Trade the taker against one level, oldest order first (time priority)."""
-        self._touch(symbol, taker.side.opposite, level.price_ticks)
-        while taker.leaves_lots and level.orders:
-            maker = next(iter(level.orders.values()))
-            lots = min(maker.leaves_lots, taker.leaves_lots)
+        orders = level.orders
+        price = level.price_ticks
+        while taker.leaves_lots and orders:
+            maker = next(iter(orders.values()))
+            if maker.stp_key == taker.stp_key:
+                self._prevent_self_trade(level, maker, taker)
+                continue
+            lots = maker.shown_lots if maker.shown_lots < taker.leaves_lots else taker.leaves_lots
+            maker.shown_lots -= lots
             maker.leaves_lots -= lots
             taker.leaves_lots -= lots
-            level.total_lots -= lots
-            if maker.leaves_lots == 0:
-                del level.orders[maker.order_id]
-                del self.orders[maker.order_id]
-                del self._order_symbol[maker.order_id]
+            level.shown_lots -= lots
+            if maker.shown_lots == 0:
+                del orders[maker.order_id]
+                if maker.leaves_lots:
+                    # An iceberg shows its next slice at the back of the level.
+                    maker.shown_lots = min(maker.display_lots, maker.leaves_lots)
+                    orders[maker.order_id] = maker
+                    level.shown_lots += maker.shown_lots
+                else:
+                    del self.orders[maker.order_id]
             self._trades_issued += 1
-            self._emit(
+            self.seq += 1
+            self._events.append(
                 Trade(
-                    self._next_seq(),
-                    cmd.ts_ns,
-                    cmd.command_id,
+                    self.seq,
+                    self._ts_ns,
+                    self._command_id,
                     self._trades_issued,
-                    symbol,
-                    level.price_ticks,
+                    book.symbol,
+                    price,
                     lots,
                     taker.side,
                     maker.order_id,
@@ -319,6 +444,242 @@ class Engine:
                     taker.leaves_lots,
                 )
             )
+            book.last_trade_ticks = price
+
+    def _prevent_self_trade(self, level: Level, maker: WorkingOrder, taker: WorkingOrder) -> None:
+        mode = taker.stp_mode
+        reason = Reason.SELF_TRADE_PREVENTED
+        if mode is StpMode.DECREMENT_BOTH:
+            lots = min(maker.leaves_lots, taker.leaves_lots)
+            self._reduce_resting(level, maker, lots, reason)
+            taker.leaves_lots -= lots
+            if taker.leaves_lots:
+                self._reduced(taker, lots, reason)
+                return
+            self._cancelled(taker, lots, reason)
+            raise _Stopped
+        if mode is not StpMode.CANCEL_AGGRESSOR:
+            self._reduce_resting(level, maker, maker.leaves_lots, reason)
+            if mode is StpMode.CANCEL_RESTING:
+                return
+        self._cancelled(taker, taker.leaves_lots, reason)
+        taker.leaves_lots = 0
+        raise _Stopped
+
+    def _reduce_resting(self, level: Level, order: WorkingOrder, lots: int, reason: Reason) -> None:
+        """Take `lots` off a resting order without a trade; cancel it if nothing is left."""
+        order.leaves_lots -= lots
+        shown = min(order.shown_lots, order.leaves_lots)
+        level.shown_lots -= order.shown_lots - shown
+        order.shown_lots = shown
+        if order.leaves_lots:
+            self._reduced(order, lots, reason)
+            return
+        del level.orders[order.order_id]
+        del self.orders[order.order_id]
+        self._cancelled(order, lots, reason)
+
+    def _trigger_stops(self, instrument: Instrument) -> None:
+        """Trigger, one at a time and oldest first, every stop the last trade price reached."""
+        book = instrument.book
+        while True:
+            last = book.last_trade_ticks
+            assert last is not None
+            triggered = next(
+                (
+                    o
+                    for o in book.stops.values()
+                    if (last >= o.stop_price_ticks if o.side is BUY else last <= o.stop_price_ticks)
+                ),
+                None,
+            )
+            if triggered is None:
+                return
+            del book.stops[triggered.order_id]
+            del self.orders[triggered.order_id]
+            self._emit(
+                StopTriggered(
+                    self._next_seq(),
+                    self._ts_ns,
+                    self._command_id,
+                    triggered.order_id,
+                    triggered.user_id,
+                    triggered.account,
+                    triggered.symbol,
+                    last,
+                )
+            )
+            self._enter_triggered(instrument, triggered)
+            if not book.stops:
+                return
+
+    def _enter_triggered(self, instrument: Instrument, order: WorkingOrder) -> None:
+        book = instrument.book
+        contra = book.asks if order.side is BUY else book.bids
+        if order.order_type is STOP:
+            order.order_type = MARKET
+            touch = contra.best_price()
+            if touch is None:
+                self._cancelled(order, order.leaves_lots, Reason.NO_LIQUIDITY)
+                return
+            limit = self._protection_price(instrument, order.side, touch)
+        else:
+            order.order_type = LIMIT
+            limit = order.price_ticks
+        if order.time_in_force is TimeInForce.FOK and not self._fok_fillable(
+            contra, order.leaves_lots, limit, order.stp_key, order.stp_mode
+        ):
+            self._cancelled(order, order.leaves_lots, Reason.FOK_NOT_FILLABLE)
+            return
+        self._execute(instrument, order, limit)
+
+    # -- cancel, modify, mass cancel, expiry ------------------------------------------------
+
+    def _working_order(
+        self, order_id: int, user_id: int
+    ) -> tuple[WorkingOrder | None, tuple[Reason, str] | None]:
+        order = self.orders.get(order_id)
+        if order is None:
+            return None, (
+                Reason.ORDER_NOT_FOUND,
+                f"Order {order_id} is not working: it is unknown, filled or cancelled.",
+            )
+        if order.user_id != user_id:
+            return None, (Reason.NOT_ORDER_OWNER, f"Order {order_id} belongs to another trader.")
+        return order, None
+
+    def _cancel_order(self, cmd: CancelOrder) -> None:
+        order, refusal = self._working_order(cmd.order_id, cmd.user_id)
+        if order is None:
+            assert refusal is not None
+            self._emit(
+                CancelRejected(
+                    self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.order_id, *refusal
+                )
+            )
+            return
+        self._take_out(order, Reason.CANCELLED_BY_USER)
+
+    def _take_out(self, order: WorkingOrder, reason: Reason) -> None:
+        """Remove a working order (resting or waiting stop) and say so."""
+        book = self.instruments[order.symbol].book
+        del self.orders[order.order_id]
+        if order.order_id in book.stops:
+            del book.stops[order.order_id]
+        else:
+            book.side(order.side).remove(order)
+            self._touched[(order.symbol, order.side, order.price_ticks)] = None
+        self._cancelled(order, order.leaves_lots, reason)
+
+    def _modify_order(self, cmd: ModifyOrder) -> None:
+        order, refusal = self._working_order(cmd.order_id, cmd.user_id)
+        if order is not None:
+            refusal = self._modify_refusal(cmd, order)
+        if refusal is not None:
+            self._emit(
+                ModifyRejected(
+                    self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.order_id, *refusal
+                )
+            )
+            return
+        assert order is not None
+        instrument = self.instruments[order.symbol]
+        book_side = instrument.book.side(order.side)
+        previous_price, previous_leaves = order.price_ticks, order.leaves_lots
+        keeps_priority = cmd.price_ticks == previous_price and cmd.qty_lots <= previous_leaves
+        self._touched[(order.symbol, order.side, previous_price)] = None
+        if keeps_priority:
+            level = book_side.levels[previous_price]
+            order.leaves_lots = cmd.qty_lots
+            shown = min(order.shown_lots, cmd.qty_lots)
+            level.shown_lots -= order.shown_lots - shown
+            order.shown_lots = shown
+        else:
+            book_side.remove(order)
+            del self.orders[order.order_id]
+            order.price_ticks = cmd.price_ticks
+            order.leaves_lots = cmd.qty_lots
+        self._emit(
+            OrderModified(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                order.order_id,
+                order.user_id,
+                order.account,
+                order.symbol,
+                order.side,
+                cmd.price_ticks,
+                cmd.qty_lots,
+                previous_price,
+                previous_leaves,
+                keeps_priority,
+            )
+        )
+        if not keeps_priority:
+            # Re-enters as if new: it may trade, then rests at the back of its level.
+            trades_before = self._trades_issued
+            self._execute(instrument, order, cmd.price_ticks)
+            if instrument.book.stops and self._trades_issued != trades_before:
+                self._trigger_stops(instrument)
+
+    def _modify_refusal(self, cmd: ModifyOrder, order: WorkingOrder) -> tuple[Reason, str] | None:
+        instrument = self.instruments[order.symbol]
+        if order.order_id in instrument.book.stops:
+            return (
+                Reason.INVALID_ORDER,
+                "A stop order waiting for its trigger cannot be modified; cancel it instead.",
+            )
+        if cmd.price_ticks <= 0:
+            return Reason.INVALID_PRICE, "The limit price must be positive."
+        if cmd.qty_lots <= 0:
+            return Reason.INVALID_QUANTITY, "The quantity must be a positive whole number of lots."
+        if cmd.qty_lots > instrument.max_qty_lots:
+            return (
+                Reason.QUANTITY_OUT_OF_RANGE,
+                f"The quantity may not exceed {instrument.max_qty_lots} lots for {order.symbol}.",
+            )
+        if order.post_only and cmd.price_ticks != order.price_ticks:
+            contra = instrument.book.asks if order.side is BUY else instrument.book.bids
+            best = contra.best_price()
+            if best is not None and contra.reaches(best, cmd.price_ticks):
+                return (
+                    Reason.POST_ONLY_WOULD_TAKE,
+                    f"At {cmd.price_ticks} the post-only order would trade with the resting "
+                    f"order at {best}.",
+                )
+        return None
+
+    def _mass_cancel(self, cmd: MassCancel) -> None:
+        selected = [
+            order
+            for order_id, order in sorted(self.orders.items())
+            if (cmd.any_owner or order.user_id == cmd.user_id)
+            and (not cmd.account or order.account == cmd.account)
+            and (not cmd.trader_user_id or order.user_id == cmd.trader_user_id)
+            and (not cmd.symbol or order.symbol == cmd.symbol)
+            and (cmd.side is None or order.side is cmd.side)
+        ]
+        self._emit(
+            MassCancelDone(self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, len(selected))
+        )
+        for order in selected:
+            self._take_out(order, Reason.MASS_CANCEL)
+
+    def _expire_orders(self, cmd: ExpireOrders) -> None:
+        selected = [
+            order
+            for order_id, order in sorted(self.orders.items())
+            if order.time_in_force is cmd.time_in_force
+            and (not cmd.symbol or order.symbol == cmd.symbol)
+        ]
+        self._emit(
+            OrdersExpired(
+                self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.time_in_force, len(selected)
+            )
+        )
+        for order in selected:
+            self._take_out(order, Reason.EXPIRED)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -329,30 +690,153 @@ class Engine:
     def _emit(self, event: Event) -> None:
         self._events.append(event)
 
-    def _touch(self, symbol: str, side: Side, price_ticks: int) -> None:
-        self._touched[(symbol, side, price_ticks)] = None
+    def _cancelled(self, order: WorkingOrder, lots: int, reason: Reason) -> None:
+        self._emit(
+            OrderCancelled(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                order.order_id,
+                order.user_id,
+                order.account,
+                order.symbol,
+                lots,
+                reason,
+            )
+        )
 
-    def _emit_book_deltas(self, cmd: Command) -> None:
+    def _reduced(self, order: WorkingOrder, lots: int, reason: Reason) -> None:
+        self._emit(
+            OrderReduced(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                order.order_id,
+                order.user_id,
+                order.account,
+                order.symbol,
+                lots,
+                order.leaves_lots,
+                reason,
+            )
+        )
+
+    def _emit_book_deltas(self) -> None:
         """One delta per instrument whose levels this command changed, in touch order."""
         by_symbol: dict[str, list[LevelChange]] = {}
+        instruments = self.instruments
         for symbol, side, price in self._touched:
-            level = self.instruments[symbol].book.side(side).levels.get(price)
+            book = instruments[symbol].book
+            level = (book.bids if side is BUY else book.asks).levels.get(price)
             change = (
-                LevelChange(side, price, level.total_lots, len(level.orders))
+                LevelChange(side, price, level.shown_lots, len(level.orders))
                 if level is not None
                 else LevelChange(side, price, 0, 0)
             )
-            by_symbol.setdefault(symbol, []).append(change)
+            changes = by_symbol.get(symbol)
+            if changes is None:
+                by_symbol[symbol] = [change]
+            else:
+                changes.append(change)
         for symbol, changes in by_symbol.items():
-            book = self.instruments[symbol].book
+            book = instruments[symbol].book
             book.book_seq += 1
-            self._emit(
+            self.seq += 1
+            self._events.append(
                 BookDelta(
-                    self._next_seq(),
-                    cmd.ts_ns,
-                    cmd.command_id,
-                    symbol,
-                    book.book_seq,
-                    tuple(changes),
+                    self.seq, self._ts_ns, self._command_id, symbol, book.book_seq, tuple(changes)
                 )
             )
+
+    # -- snapshot and restore ---------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as plain JSON-ready data: counters, instruments, every working order
+        and, per level, the queue in time priority."""
+
+        def queue(book_side: BookSide) -> list[list[Any]]:
+            return [[p, list(book_side.levels[p].orders)] for p in book_side.prices]
+
+        return {
+            "version": SNAPSHOT_VERSION,
+            "shard": self.shard,
+            "order_id_base": self.order_id_base,
+            "seq": self.seq,
+            "last_command_seq": self.last_command_seq,
+            "orders_issued": self._orders_issued,
+            "trades_issued": self._trades_issued,
+            "instruments": [
+                {
+                    "symbol": i.symbol,
+                    "min_qty_lots": i.min_qty_lots,
+                    "max_qty_lots": i.max_qty_lots,
+                    "is_open": i.is_open,
+                    "protection_ticks": i.protection_ticks,
+                    "protection_bps": i.protection_bps,
+                    "book_seq": i.book.book_seq,
+                    "last_trade_ticks": i.book.last_trade_ticks,
+                    "bids": queue(i.book.bids),
+                    "asks": queue(i.book.asks),
+                    "stops": list(i.book.stops),
+                }
+                for i in self.instruments.values()
+            ],
+            "orders": [
+                [
+                    o.order_id,
+                    o.user_id,
+                    o.account,
+                    o.symbol,
+                    o.client_order_id,
+                    o.side.value,
+                    o.order_type.value,
+                    o.time_in_force.value,
+                    o.price_ticks,
+                    o.leaves_lots,
+                    o.shown_lots,
+                    o.display_lots,
+                    o.stop_price_ticks,
+                    o.post_only,
+                    o.stp_mode.value,
+                    o.stp_key,
+                ]
+                for o in self.orders.values()
+            ],
+        }
+
+    @classmethod
+    def restore(cls, snapshot: dict[str, Any]) -> "Engine":
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
+        engine = cls(snapshot["shard"], snapshot["order_id_base"])
+        engine.seq = snapshot["seq"]
+        engine.last_command_seq = snapshot["last_command_seq"]
+        engine._orders_issued = snapshot["orders_issued"]
+        engine._trades_issued = snapshot["trades_issued"]
+        for row in snapshot["orders"]:
+            (oid, uid, account, symbol, coid, side, otype, tif, price, leaves, shown, display,
+             stop, post_only, stp_mode, stp_key) = row  # fmt: skip
+            engine.orders[oid] = WorkingOrder(
+                oid, uid, account, symbol, coid, Side(side), OrderType(otype), TimeInForce(tif),
+                price, leaves, shown, display, stop, post_only, StpMode(stp_mode), stp_key,
+            )  # fmt: skip
+        for data in snapshot["instruments"]:
+            book = OrderBook(data["symbol"])
+            book.book_seq = data["book_seq"]
+            book.last_trade_ticks = data["last_trade_ticks"]
+            for book_side, levels in ((book.bids, data["bids"]), (book.asks, data["asks"])):
+                for _price, order_ids in levels:
+                    for order_id in order_ids:
+                        book_side.add(engine.orders[order_id])
+            for order_id in data["stops"]:
+                book.stops[order_id] = engine.orders[order_id]
+            engine.instruments[book.symbol] = Instrument(
+                data["symbol"],
+                data["min_qty_lots"],
+                data["max_qty_lots"],
+                data["is_open"],
+                data["protection_ticks"],
+                data["protection_bps"],
+                book,
+            )
+        return engine

@@ -1,9 +1,14 @@
-"""Events: what happened. Each carries the shard's gapless sequence number (`seq`), the
-time and id of the command that caused it; a command's outcome event comes first."""
+"""Events: what happened.
+
+Each carries the shard's gapless sequence number (`seq`) and the time and id of the command that
+caused it. A command's outcome event comes first (accepted, rejected, cancelled, modified,
+mass cancel done, orders expired, instrument defined), then its consequences: trades, stop
+triggers, reductions and cancellations, and last one book delta per instrument it changed.
+"""
 
 from dataclasses import dataclass
 
-from apps.matching.engine.types import OrderType, Reason, Side, TimeInForce
+from apps.matching.engine.types import OrderType, Reason, Side, StpMode, TimeInForce
 
 
 @dataclass(slots=True, frozen=True)
@@ -15,6 +20,8 @@ class InstrumentDefined:
     min_qty_lots: int
     max_qty_lots: int
     is_open: bool
+    protection_ticks: int
+    protection_bps: int
     kind: str = "instrument_defined"
 
 
@@ -33,6 +40,11 @@ class OrderAccepted:
     price_ticks: int
     qty_lots: int
     client_order_id: str
+    stop_price_ticks: int = 0
+    display_qty_lots: int = 0
+    post_only: bool = False
+    stp_mode: StpMode = StpMode.CANCEL_RESTING
+    stp_group: str = ""
     kind: str = "order_accepted"
 
 
@@ -74,7 +86,41 @@ class Trade:
 
 
 @dataclass(slots=True, frozen=True)
+class StopTriggered:
+    """A stop order's trigger was reached; it now enters the book as its type says."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    order_id: int
+    user_id: int
+    account: str
+    symbol: str
+    trigger_price_ticks: int
+    kind: str = "stop_triggered"
+
+
+@dataclass(slots=True, frozen=True)
+class OrderReduced:
+    """Quantity left a working order without trading (self-trade decrement); it still works."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    order_id: int
+    user_id: int
+    account: str
+    symbol: str
+    reduced_lots: int
+    leaves_lots: int
+    reason: Reason
+    kind: str = "order_reduced"
+
+
+@dataclass(slots=True, frozen=True)
 class OrderCancelled:
+    """An order is done without (further) trading; `cancelled_lots` is what it had left."""
+
     seq: int
     ts_ns: int
     command_id: str
@@ -85,6 +131,27 @@ class OrderCancelled:
     cancelled_lots: int
     reason: Reason
     kind: str = "order_cancelled"
+
+
+@dataclass(slots=True, frozen=True)
+class OrderModified:
+    """The outcome of a modify: the order's limit and open quantity now, and whether it kept
+    its place in the queue."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    order_id: int
+    user_id: int
+    account: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    leaves_lots: int
+    previous_price_ticks: int
+    previous_leaves_lots: int
+    kept_priority: bool
+    kind: str = "order_modified"
 
 
 @dataclass(slots=True, frozen=True)
@@ -100,6 +167,42 @@ class CancelRejected:
 
 
 @dataclass(slots=True, frozen=True)
+class ModifyRejected:
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    order_id: int
+    reason: Reason
+    message: str
+    kind: str = "modify_rejected"
+
+
+@dataclass(slots=True, frozen=True)
+class MassCancelDone:
+    """The outcome of a mass cancel; an OrderCancelled follows for each order it took."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    cancelled_orders: int
+    kind: str = "mass_cancel_done"
+
+
+@dataclass(slots=True, frozen=True)
+class OrdersExpired:
+    """The outcome of a session-close expiry; an OrderCancelled (expired) follows per order."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    time_in_force: TimeInForce
+    expired_orders: int
+    kind: str = "orders_expired"
+
+
+@dataclass(slots=True, frozen=True)
 class CommandRejected:
     seq: int
     ts_ns: int
@@ -112,7 +215,7 @@ class CommandRejected:
 
 @dataclass(slots=True, frozen=True)
 class LevelChange:
-    """A price level's new aggregate; `qty_lots` 0 means the level is gone."""
+    """A price level's new displayed aggregate; `qty_lots` 0 means the level is gone."""
 
     side: Side
     price_ticks: int
@@ -138,8 +241,14 @@ Event = (
     | OrderAccepted
     | OrderRejected
     | Trade
+    | StopTriggered
+    | OrderReduced
     | OrderCancelled
+    | OrderModified
     | CancelRejected
+    | ModifyRejected
+    | MassCancelDone
+    | OrdersExpired
     | CommandRejected
     | BookDelta
 )
@@ -149,7 +258,11 @@ OUTCOME_KINDS = frozenset(
         "order_accepted",
         "order_rejected",
         "order_cancelled",
+        "order_modified",
         "cancel_rejected",
+        "modify_rejected",
+        "mass_cancel_done",
+        "orders_expired",
         "command_rejected",
     }
 )
