@@ -10,6 +10,7 @@ from typing import Any
 import django_stubs_ext
 import environ
 import structlog
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets generic classes such as ModelAdmin[Model] be subscripted at run time, as typed.
@@ -162,6 +163,15 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Session close, in UTC (16:00 New York in winter): DAY orders expire then.
+SESSION_CLOSE_UTC = env.str("SESSION_CLOSE_UTC", default="21:00")
+_close_hour, _close_minute = (int(part) for part in SESSION_CLOSE_UTC.split(":"))
+CELERY_BEAT_SCHEDULE = {
+    "expire-day-orders": {
+        "task": "apps.trading.tasks.expire_day_orders",
+        "schedule": crontab(hour=_close_hour, minute=_close_minute, day_of_week="mon-fri"),
+    },
+}
 CELERY_TIMEZONE = "UTC"
 
 # The matcher: which shard owns which symbols, where its stream and keys live, and how long

@@ -13,11 +13,16 @@ from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.redis import redis_get
 from apps.trading.errors import OrderRejected
-from apps.trading.services import OrderRequest, order_cancel_async, order_submit_async
+from apps.trading.services import (
+    OrderRequest,
+    order_cancel_async,
+    order_modify_async,
+    order_submit_async,
+)
 
 UNAUTHENTICATED_CLOSE_CODE = 4401
 _SYMBOL = re.compile(r"^[A-Z0-9.]{1,16}$")
-_ORDER_FIELDS = ("symbol", "side", "price", "quantity", "time_in_force", "client_order_id")
+_ORDER_FIELDS = ("symbol", "side", "quantity", "time_in_force", "client_order_id")
 
 
 class BadMessage(Exception):
@@ -25,6 +30,22 @@ class BadMessage(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _optional_price(content: dict[str, Any], name: str) -> str | None:
+    value = content.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadMessage("invalid_field", f"Field {name!r} must be a decimal price.")
+    return str(value)
+
+
+def _order_id(content: dict[str, Any]) -> int:
+    order_id = content.get("order_id")
+    if type(order_id) is not int:
+        raise BadMessage("invalid_field", "Field 'order_id' must be an integer.")
+    return order_id
 
 
 def _text(content: dict[str, Any], name: str, max_length: int = 64) -> str:
@@ -92,6 +113,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             "book.unsubscribe": self._book_unsubscribe,
             "order.new": self._order_new,
             "order.cancel": self._order_cancel,
+            "order.modify": self._order_modify,
         }
         handler = handlers.get(content.get("type"))  # type: ignore[arg-type]
         if handler is None:
@@ -143,11 +165,15 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             symbol=_text(content, "symbol", 16),
             side=_text(content, "side", 8),
             order_type=_text(content, "order_type", 16) if "order_type" in content else "limit",
-            price=str(content["price"]),
+            price=_optional_price(content, "price"),
             quantity=content["quantity"],
             time_in_force=_text(content, "time_in_force", 4),
             client_order_id=_text(content, "client_order_id"),
             account=account if isinstance(account, str) and account else None,
+            stop_price=_optional_price(content, "stop_price"),
+            display_quantity=content.get("display_quantity"),
+            post_only=content.get("post_only") is True,
+            stp_mode=_text(content, "stp_mode", 20) if "stp_mode" in content else "cancel_resting",
         )
         try:
             await database_sync_to_async(order_submit_async)(self.user, request, request_id)
@@ -163,11 +189,21 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
 
     async def _order_cancel(self, content: dict[str, Any], request_id: str) -> None:
-        order_id = content.get("order_id")
-        if type(order_id) is not int:
-            raise BadMessage("invalid_field", "Field 'order_id' must be an integer.")
+        order_id = _order_id(content)
         try:
             await database_sync_to_async(order_cancel_async)(self.user, order_id, request_id)
+        except OrderRejected as exc:
+            await self._error(request_id, exc.code, exc.message)
+
+    async def _order_modify(self, content: dict[str, Any], request_id: str) -> None:
+        order_id = _order_id(content)
+        price = _optional_price(content, "price")
+        if price is None or "quantity" not in content:
+            raise BadMessage("missing_field", "A modify needs the new price and quantity.")
+        try:
+            await database_sync_to_async(order_modify_async)(
+                self.user, order_id, price, content["quantity"], request_id
+            )
         except OrderRejected as exc:
             await self._error(request_id, exc.code, exc.message)
 

@@ -36,10 +36,15 @@ from apps.matching.engine import (
     DefineInstrument,
     Engine,
     Event,
+    MassCancelDone,
+    ModifyRejected,
     OrderAccepted,
     OrderCancelled,
+    OrderModified,
+    OrderReduced,
     OrderRejected,
     Side,
+    StopTriggered,
     Trade,
     Unparseable,
 )
@@ -305,9 +310,11 @@ class Matcher:
     def _reply(self, outcome: Event, orders: dict[int, Order]) -> dict[str, Any]:
         if isinstance(outcome, OrderAccepted):
             return {"status": 201, "order": self._order(orders[outcome.order_id])}
-        if isinstance(outcome, OrderCancelled):
+        if isinstance(outcome, OrderCancelled | OrderModified):
             return {"status": 200, "order": self._order(orders[outcome.order_id])}
-        if isinstance(outcome, OrderRejected | CancelRejected | CommandRejected):
+        if isinstance(outcome, MassCancelDone):
+            return {"status": 200, "cancelled_orders": outcome.cancelled_orders}
+        if isinstance(outcome, OrderRejected | CancelRejected | ModifyRejected | CommandRejected):
             return {
                 "status": REASON_STATUS.get(outcome.reason, 400),
                 "code": str(outcome.reason),
@@ -330,7 +337,7 @@ class Matcher:
                 "message": event.message,
             }
             return [(keys.user_group(event.user_id), frame)]
-        if isinstance(event, CancelRejected | CommandRejected):
+        if isinstance(event, CancelRejected | ModifyRejected | CommandRejected):
             frame = {
                 "type": "error",
                 "request_id": request_id,
@@ -343,6 +350,23 @@ class Matcher:
                 "type": "order.cancelled",
                 "request_id": request_id,
                 "order": self._order(orders[event.order_id]),
+            }
+            return [(keys.user_group(event.user_id), frame)]
+        if isinstance(event, OrderModified):
+            frame = {
+                "type": "order.modified",
+                "request_id": request_id,
+                "order": self._order(orders[event.order_id]),
+            }
+            return [(keys.user_group(event.user_id), frame)]
+        if isinstance(event, OrderReduced | StopTriggered):
+            frame = {"type": "order.updated", "order": self._order(orders[event.order_id])}
+            return [(keys.user_group(event.user_id), frame)]
+        if isinstance(event, MassCancelDone):
+            frame = {
+                "type": "mass_cancel.done",
+                "request_id": request_id,
+                "cancelled_orders": event.cancelled_orders,
             }
             return [(keys.user_group(event.user_id), frame)]
         if isinstance(event, Trade):

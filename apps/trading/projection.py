@@ -3,7 +3,15 @@
 from collections.abc import Sequence
 
 from apps.instruments.models import Instrument
-from apps.matching.engine import Event, OrderAccepted, OrderCancelled, Trade
+from apps.matching.engine import (
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderModified,
+    OrderReduced,
+    StopTriggered,
+    Trade,
+)
 from apps.trading.models import Fill, Order
 
 
@@ -28,7 +36,7 @@ class ReadModelProjector:
                 (e.maker_order_id, e.taker_order_id)
                 if isinstance(e, Trade)
                 else (e.order_id,)
-                if isinstance(e, OrderCancelled)
+                if isinstance(e, OrderCancelled | OrderModified | OrderReduced | StopTriggered)
                 else ()
             )
         }
@@ -50,6 +58,9 @@ class ReadModelProjector:
                     order_type=event.order_type,
                     time_in_force=event.time_in_force,
                     price_ticks=event.price_ticks,
+                    stop_price_ticks=event.stop_price_ticks,
+                    display_qty_lots=event.display_qty_lots,
+                    post_only=event.post_only,
                     qty_lots=event.qty_lots,
                     leaves_lots=event.qty_lots,
                     created_ts_ns=event.ts_ns,
@@ -83,6 +94,16 @@ class ReadModelProjector:
                             ts_ns=event.ts_ns,
                         )
                     )
+            elif isinstance(event, OrderModified):
+                order = orders[event.order_id]
+                order.price_ticks = event.price_ticks
+                order.leaves_lots = event.leaves_lots
+                order.qty_lots = order.filled_lots + event.leaves_lots
+                order.updated_ts_ns = event.ts_ns
+            elif isinstance(event, OrderReduced):
+                order = orders[event.order_id]
+                order.leaves_lots = event.leaves_lots
+                order.updated_ts_ns = event.ts_ns
             elif isinstance(event, OrderCancelled):
                 order = orders[event.order_id]
                 order.leaves_lots = 0
@@ -93,7 +114,16 @@ class ReadModelProjector:
         updated = [o for oid, o in orders.items() if oid not in created]
         if updated:
             Order.objects.bulk_update(
-                updated, ["filled_lots", "leaves_lots", "status", "reason_code", "updated_ts_ns"]
+                updated,
+                [
+                    "price_ticks",
+                    "qty_lots",
+                    "filled_lots",
+                    "leaves_lots",
+                    "status",
+                    "reason_code",
+                    "updated_ts_ns",
+                ],
             )
         # bulk_create returned the new orders' keys (PostgreSQL and SQLite both support it), so
         # the fills' foreign keys resolve now.

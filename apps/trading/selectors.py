@@ -14,6 +14,10 @@ def ns_to_iso(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
+def _price_or_none(instrument: Instrument, ticks: int) -> str | None:
+    return str(instrument.ticks_to_price(ticks)) if ticks else None
+
+
 def order_as_dict(order: Order, instrument: Instrument) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
@@ -23,7 +27,10 @@ def order_as_dict(order: Order, instrument: Instrument) -> dict[str, Any]:
         "side": order.side,
         "type": order.order_type,
         "time_in_force": order.time_in_force,
-        "price": str(instrument.ticks_to_price(order.price_ticks)),
+        "price": _price_or_none(instrument, order.price_ticks),
+        "stop_price": _price_or_none(instrument, order.stop_price_ticks),
+        "display_quantity": instrument.lots_to_quantity(order.display_qty_lots) or None,
+        "post_only": order.post_only,
         "quantity": instrument.lots_to_quantity(order.qty_lots),
         "filled_quantity": instrument.lots_to_quantity(order.filled_lots),
         "leaves_quantity": instrument.lots_to_quantity(order.leaves_lots),
