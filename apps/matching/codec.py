@@ -64,7 +64,7 @@ def command_from_dict(fields: dict[str, Any]) -> Command:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    fields = event._asdict()
     if isinstance(event, BookDelta):
-        fields["changes"] = [dataclasses.asdict(change) for change in event.changes]
+        fields["changes"] = [change._asdict() for change in event.changes]
     return fields

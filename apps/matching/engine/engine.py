@@ -362,10 +362,15 @@ class Engine:
 
     def _execute(self, instrument: Instrument, order: WorkingOrder, limit: int) -> None:
         """Match `order` as the taker up to `limit`, then rest it or cancel what is left."""
-        try:
-            self._match(instrument.book, order, limit)
-        except _Stopped:
-            return
+        book = instrument.book
+        contra = book.asks if order.side is BUY else book.bids
+        prices = contra.prices
+        # Most orders do not cross: look at the touch before entering the matching loop.
+        if prices and contra.reaches(prices[-1] if contra.is_bid else prices[0], limit):
+            try:
+                self._match(book, order, limit)
+            except _Stopped:
+                return
         leaves = order.leaves_lots
         if leaves == 0:
             return
@@ -724,25 +729,29 @@ class Engine:
     def _emit_book_deltas(self) -> None:
         """One delta per instrument whose levels this command changed, in touch order."""
         by_symbol: dict[str, list[LevelChange]] = {}
-        instruments = self.instruments
-        for symbol, side, price in self._touched:
-            book = instruments[symbol].book
-            level = (book.bids if side is BUY else book.asks).levels.get(price)
-            change = (
+        symbol = ""
+        changes: list[LevelChange] = []
+        bid_levels: dict[int, Level] = {}
+        ask_levels: dict[int, Level] = {}
+        for touched_symbol, side, price in self._touched:
+            if touched_symbol != symbol:
+                # Nearly every command touches one instrument; switch books only when needed.
+                symbol = touched_symbol
+                changes = by_symbol.setdefault(symbol, [])
+                book = self.instruments[symbol].book
+                bid_levels, ask_levels = book.bids.levels, book.asks.levels
+            level = (bid_levels if side is BUY else ask_levels).get(price)
+            changes.append(
                 LevelChange(side, price, level.shown_lots, len(level.orders))
                 if level is not None
                 else LevelChange(side, price, 0, 0)
             )
-            changes = by_symbol.get(symbol)
-            if changes is None:
-                by_symbol[symbol] = [change]
-            else:
-                changes.append(change)
+        events = self._events
         for symbol, changes in by_symbol.items():
-            book = instruments[symbol].book
+            book = self.instruments[symbol].book
             book.book_seq += 1
             self.seq += 1
-            self._events.append(
+            events.append(
                 BookDelta(
                     self.seq, self._ts_ns, self._command_id, symbol, book.book_seq, tuple(changes)
                 )

@@ -1,6 +1,17 @@
+"""Engine benchmark: commands per second, per-command latency, memory per resting order.
+
+The workload is generated once by driving a scratch engine (so that cancels name orders that
+are really live and marketable orders really cross one to three levels), then replayed on a
+fresh engine, timed. Only the engine's public API is used.
+"""
+
+import gc
+import json
 import random
 import statistics
 import time
+import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -15,70 +26,228 @@ from apps.matching.engine import (
     Side,
     TimeInForce,
 )
-from apps.matching.engine import (
-    Command as EngineCommand,
-)
+from apps.matching.engine import Command as EngineCommand
+
+SYMBOL = "BENCH"
+MID_TICKS = 10_000
+ACCOUNTS = 50
 
 
-def order_stream(count: int, seed: int) -> list[EngineCommand]:
-    """A seeded mix a busy book sees: passive quotes near the touch, some crossing orders,
-    and cancels of resting orders (roughly 60 / 20 / 20)."""
-    rng = random.Random(seed)
-    commands: list[EngineCommand] = [DefineInstrument(command_id="def", ts_ns=0, symbol="BENCH")]
-    issued = 0
-    for n in range(1, count + 1):
-        roll = rng.random()
-        if roll < 0.2 and issued:
-            commands.append(
-                CancelOrder(command_id=f"x{n}", ts_ns=n, user_id=1, order_id=rng.randint(1, issued))
-            )
-            continue
+def _define() -> DefineInstrument:
+    return DefineInstrument(
+        command_id="define", ts_ns=0, symbol=SYMBOL, max_qty_lots=10_000_000, protection_bps=1000
+    )
+
+
+def _limit(
+    n: int, side: Side, price: int, qty: int, tif: TimeInForce = TimeInForce.GTC
+) -> NewOrder:
+    user = n % ACCOUNTS + 1
+    return NewOrder(
+        command_id=f"c{n}",
+        ts_ns=n,
+        user_id=user,
+        account=f"ACC-{user}",
+        symbol=SYMBOL,
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=tif,
+        price_ticks=price,
+        qty_lots=qty,
+        client_order_id=f"o{n}",
+    )
+
+
+class WorkloadBuilder:
+    """60 % passive limits near the touch, 25 % cancels of live orders, 15 % marketable
+    orders crossing one to three levels."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.engine = Engine()
+        self.commands: list[EngineCommand] = []
+        self.live: list[int] = []
+        self.n = 0
+        self._apply(_define())
+
+    def _apply(self, command: EngineCommand) -> None:
+        self.commands.append(command)
+        events = self.engine.apply(command)
+        if isinstance(events[0], OrderAccepted) and events[0].order_id in self.engine.orders:
+            self.live.append(events[0].order_id)
+
+    def _touch(self, side: Side) -> int | None:
+        depth = self.engine.depth(SYMBOL, side, 1)
+        return depth[0][0] if depth else None
+
+    def passive(self, spread_ticks: int = 5) -> None:
+        rng = self.rng
         side = Side.BUY if rng.random() < 0.5 else Side.SELL
-        offset = rng.randint(1, 20) if roll < 0.8 else -rng.randint(0, 5)
-        price = 10_000 - offset if side is Side.BUY else 10_000 + offset
-        issued += 1
-        commands.append(
-            NewOrder(
-                command_id=f"c{n}",
-                ts_ns=n,
-                user_id=1,
-                account="BENCH",
-                symbol="BENCH",
-                side=side,
-                order_type=OrderType.LIMIT,
-                time_in_force=TimeInForce.GTC,
-                price_ticks=price,
-                qty_lots=rng.randint(1, 50),
-                client_order_id=f"o{n}",
-            )
+        bid, ask = self._touch(Side.BUY), self._touch(Side.SELL)
+        if side is Side.BUY:
+            top = (ask - 1) if ask is not None else (bid if bid is not None else MID_TICKS)
+            price = top - rng.randint(0, spread_ticks)
+        else:
+            bottom = (bid + 1) if bid is not None else (ask if ask is not None else MID_TICKS + 1)
+            price = bottom + rng.randint(0, spread_ticks)
+        self.n += 1
+        self._apply(_limit(self.n, side, price, rng.randint(1, 20) * 10))
+
+    def cancel(self) -> None:
+        rng, live, orders = self.rng, self.live, self.engine.orders
+        while live:
+            index = rng.randrange(len(live))
+            order_id = live[index]
+            live[index] = live[-1]
+            live.pop()
+            order = orders.get(order_id)
+            if order is not None:
+                self.n += 1
+                self._apply(
+                    CancelOrder(
+                        command_id=f"x{self.n}",
+                        ts_ns=self.n,
+                        user_id=order.user_id,
+                        order_id=order_id,
+                    )
+                )
+                return
+        self.passive()
+
+    def marketable(self) -> None:
+        rng = self.rng
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        levels = self.engine.depth(SYMBOL, side.opposite, rng.randint(1, 3))
+        if not levels:
+            self.passive()
+            return
+        qty = sum(lots for _, lots, _ in levels)
+        self.n += 1
+        self._apply(_limit(self.n, side, levels[-1][0], qty, TimeInForce.IOC))
+
+    def build(self, count: int) -> list[EngineCommand]:
+        steps: list[Callable[[], None]] = (
+            [self.passive] * 12 + [self.cancel] * 5 + [self.marketable] * 3
         )
-    return commands
+        for _ in range(count):
+            self.rng.choice(steps)()
+        return self.commands
+
+    def deepen(self, resting: int, levels: int) -> None:
+        """Rest `resting` orders spread over `levels` prices a side, away from the touch."""
+        for i in range(resting):
+            side = Side.BUY if i % 2 == 0 else Side.SELL
+            offset = 10 + (i // 2) % levels
+            price = MID_TICKS - offset if side is Side.BUY else MID_TICKS + offset
+            self.n += 1
+            self._apply(_limit(self.n, side, price, 100))
+
+
+def _timed(commands: list[EngineCommand], warm: int) -> dict[str, float]:
+    """Replay on fresh engines: one pass for throughput, one for per-command latency."""
+    engine = Engine()
+    apply = engine.apply
+    for command in commands[:warm]:
+        apply(command)
+    gc.collect()
+    gc.disable()  # collection pauses are real, but are measured in the latency pass below
+    started = time.perf_counter()
+    for command in commands[warm:]:
+        apply(command)
+    elapsed = time.perf_counter() - started
+    gc.enable()
+
+    engine = Engine()
+    apply = engine.apply
+    clock = time.perf_counter_ns
+    for command in commands[:warm]:
+        apply(command)
+    latencies = []
+    for command in commands[warm:]:
+        before = clock()
+        apply(command)
+        latencies.append(clock() - before)
+    cuts = statistics.quantiles(latencies, n=1000)
+    measured = len(commands) - warm
+    return {
+        "commands": measured,
+        "commands_per_sec": round(measured / elapsed),
+        "p50_us": round(cuts[499] / 1e3, 2),
+        "p99_us": round(cuts[989] / 1e3, 2),
+        "p999_us": round(cuts[998] / 1e3, 2),
+        "max_us": round(max(latencies) / 1e3, 2),
+    }
+
+
+def _bytes_per_resting_order(count: int) -> float:
+    commands: list[EngineCommand] = [_define()]
+    for i in range(count):
+        side = Side.BUY if i % 2 == 0 else Side.SELL
+        offset = 1 + (i // 2) % 2000
+        price = MID_TICKS - offset if side is Side.BUY else MID_TICKS + offset
+        commands.append(_limit(i + 1, side, price, 100))
+    gc.collect()
+    tracemalloc.start()
+    engine = Engine()
+    before = tracemalloc.get_traced_memory()[0]
+    for command in commands:
+        engine.apply(command)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(engine.orders) == count
+    return (after - before) / count
 
 
 class Command(BaseCommand):
-    help = "Measure the engine alone: commands per second and per-command latency percentiles."
+    help = "Measure the engine alone: commands/s, latency percentiles, bytes per resting order."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--commands", type=int, default=200_000)
+        parser.add_argument("--commands", type=int, default=300_000)
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--memory-orders", type=int, default=1_000_000)
 
-    def handle(self, *args: Any, commands: int, seed: int, **options: Any) -> None:
-        stream = order_stream(commands, seed)
-        engine = Engine()
-        latencies_ns: list[int] = []
-        accepted = 0
-        clock = time.perf_counter_ns
-        started = clock()
-        for command in stream:
-            before = clock()
-            events = engine.apply(command)
-            latencies_ns.append(clock() - before)
-            accepted += isinstance(events[0], OrderAccepted)
-        elapsed_s = (clock() - started) / 1e9
-        cuts = statistics.quantiles(latencies_ns, n=1000)
+    def handle(
+        self, *args: Any, commands: int, seed: int, memory_orders: int, **options: Any
+    ) -> None:
+        shallow = WorkloadBuilder(seed)
+        shallow_commands = shallow.build(commands)
+        shallow_figures = _timed(shallow_commands, warm=len(shallow_commands) // 10)
+        self._print("mixed workload, shallow book", shallow_figures, len(shallow.engine.orders))
+
+        deep = WorkloadBuilder(seed)
+        deep.deepen(200_000, levels=1000)
+        warm = len(deep.commands)
+        deep_commands = deep.build(commands)
+        deep_figures = _timed(deep_commands, warm=warm)
+        self._print(
+            "mixed workload, deep book (200,000 resting, 1,000 levels a side)",
+            deep_figures,
+            len(deep.engine.orders),
+        )
+
+        bytes_per_order = _bytes_per_resting_order(memory_orders)
         self.stdout.write(
-            f"bench_engine: {len(stream)} commands ({accepted} orders accepted) in "
-            f"{elapsed_s:.2f}s = {len(stream) / elapsed_s:,.0f} commands/s; latency "
-            f"p50 {cuts[499] / 1e3:.1f}us p99 {cuts[989] / 1e3:.1f}us "
-            f"p99.9 {cuts[998] / 1e3:.1f}us max {max(latencies_ns) / 1e3:.1f}us"
+            f"memory: {bytes_per_order:.0f} bytes per resting order ({memory_orders:,} resting)"
+        )
+        self.stdout.write(
+            json.dumps(
+                {
+                    "commands_per_sec": shallow_figures["commands_per_sec"],
+                    "p50_us": shallow_figures["p50_us"],
+                    "p99_us": shallow_figures["p99_us"],
+                    "p999_us": shallow_figures["p999_us"],
+                    "deep_commands_per_sec": deep_figures["commands_per_sec"],
+                    "deep_p99_us": deep_figures["p99_us"],
+                    "bytes_per_resting_order": round(bytes_per_order),
+                }
+            )
+        )
+
+    def _print(self, title: str, figures: dict[str, float], resting: int) -> None:
+        self.stdout.write(
+            f"{title}: {figures['commands']:,.0f} commands, "
+            f"{figures['commands_per_sec']:,.0f} commands/s; latency p50 {figures['p50_us']}us "
+            f"p99 {figures['p99_us']}us p99.9 {figures['p999_us']}us max {figures['max_us']}us; "
+            f"{resting:,} resting at the end"
         )
