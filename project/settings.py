@@ -117,7 +117,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles")))
+# WhiteNoise serves from the finders (below) and only warns when STATIC_ROOT is missing; keep
+# the folder so that `collectstatic` has a place and the warning a reason to be real.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from static/ and the apps in every mode: the front end is built into static/
 # by Vite with fixed names, so no collectstatic step stands between a build and a run.

@@ -136,7 +136,8 @@ VALID_ORDER = {
         ({**VALID_ORDER, "price": "232.405"}, "order.rejected", "price_off_tick"),
         ({**VALID_ORDER, "price": "-1"}, "order.rejected", "invalid_price"),
         ({**VALID_ORDER, "side": "hold"}, "order.rejected", "invalid_field"),
-        ({k: v for k, v in VALID_ORDER.items() if k != "price"}, "error", "missing_field"),
+        ({k: v for k, v in VALID_ORDER.items() if k != "price"}, "order.rejected", "invalid_price"),
+        ({k: v for k, v in VALID_ORDER.items() if k != "quantity"}, "error", "missing_field"),
         ({**VALID_ORDER, "account": "ACC-2"}, "order.rejected", "account_not_permitted"),
         ({"type": "order.cancel", "order_id": "seven"}, "error", "invalid_field"),
         ({"type": "order.cancel", "order_id": 424242}, "error", "order_not_found"),
@@ -173,3 +174,32 @@ async def test_an_auditor_cannot_send_orders_over_the_socket(
     frame = await receive(communicator)
     assert (frame["type"], frame["code"]) == ("order.rejected", "permission_denied")
     await communicator.disconnect()
+
+
+async def test_a_trader_modifies_an_order_over_the_socket(
+    running_matcher: Matcher, trader_socket: WebsocketCommunicator
+) -> None:
+    await trader_socket.send_json_to({**VALID_ORDER, "request_id": "n1", "client_order_id": "m-1"})
+    accepted = await receive(trader_socket)
+    assert accepted["type"] == "order.accepted"
+    order_id = accepted["order"]["order_id"]
+    await trader_socket.send_json_to(
+        {
+            "type": "order.modify",
+            "request_id": "m1",
+            "order_id": order_id,
+            "price": "232.30",
+            "quantity": 40,
+        }
+    )
+    modified = await receive(trader_socket)
+    assert (modified["type"], modified["request_id"]) == ("order.modified", "m1")
+    assert (modified["order"]["price"], modified["order"]["leaves_quantity"]) == ("232.30", 40)
+
+
+async def test_a_modify_without_a_price_gets_an_error_frame(
+    trader_socket: WebsocketCommunicator,
+) -> None:
+    await trader_socket.send_json_to({"type": "order.modify", "order_id": 5, "quantity": 4})
+    frame = await receive(trader_socket)
+    assert (frame["type"], frame["code"]) == ("error", "missing_field")
