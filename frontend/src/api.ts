@@ -1,7 +1,7 @@
 // REST client for /api/v1/. Same-origin session auth: the session cookie rides
 // along, and unsafe methods carry Django's CSRF token.
 
-import type { ApiError, Instrument, Me, Order } from './types';
+import type { ApiError, Instrument, MassCancelResult, Me, Order } from './types';
 
 const BASE = '/api/v1/';
 
@@ -48,6 +48,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return data as T;
 }
 
+/** The sentence to show the operator for a failed call. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
 function isApiError(x: unknown): x is ApiError {
   return typeof x === 'object' && x !== null && typeof (x as ApiError).message === 'string';
 }
@@ -62,4 +68,6 @@ export const api = {
   instruments: async () => list(await request<Instrument[] | { results: Instrument[] }>('GET', 'instruments/')),
   openOrders: async () => list(await request<Order[] | { results: Order[] }>('GET', 'orders/?status=open')),
   cancelOrder: (orderId: number) => request<Order>('DELETE', `orders/${orderId}/`),
+  /** Cancels every open order of the signed-in trader (no filters). */
+  massCancel: () => request<MassCancelResult>('POST', 'orders/mass-cancel/', {}),
 };

@@ -2,15 +2,17 @@
 // runs everything live over the desk WebSocket.
 
 import './desk.css';
-import { api, HttpError } from './api';
+import { api, errorText, HttpError } from './api';
 import { Book } from './book';
+import { CancelAll } from './cancelall';
+import { acceptedText, cancelledText, isOperatorCancel, modifiedText, termsText } from './describe';
 import { byId, setAttr, setText } from './dom';
 import { Fills } from './fills';
 import { OpenOrders } from './orders';
 import { DeskSocket, type ConnState } from './socket';
 import { Tape } from './tape';
 import { Ticket, type TicketOrder } from './ticket';
-import type { Instrument, Me, Order, ServerFrame } from './types';
+import type { Instrument, Me, Order, OrderNewFrame, ServerFrame } from './types';
 
 const SYMBOL_KEY = 'cwts-desk.symbol';
 const SESSION_ENDED = 'Your session has ended. Reload the page to sign in again.';
@@ -19,7 +21,8 @@ const CLIENT_ORDER_ID_MAX = 64;
 
 type Pending =
   | { kind: 'new'; clientOrderId: string }
-  | { kind: 'cancel'; orderId: number };
+  | { kind: 'cancel'; orderId: number }
+  | { kind: 'modify'; orderId: number };
 
 class Desk {
   private readonly pending = new Map<string, Pending>();
@@ -31,6 +34,7 @@ class Desk {
   private readonly fills = new Fills();
   private readonly orders: OpenOrders;
   private readonly ticket: Ticket;
+  private readonly cancelAll: CancelAll;
   private readonly conn = byId('conn');
   private readonly picker = byId<HTMLSelectElement>('symbol-select');
 
@@ -49,9 +53,20 @@ class Desk {
       send: (type, symbol) => this.socket.send({ type, symbol }),
       onPick: (price) => this.ticket.setPrice(price),
     });
-    this.orders = new OpenOrders((id) => this.cancel(id));
+    this.orders = new OpenOrders({
+      cancel: (id) => this.cancel(id),
+      modify: (id, price, quantity) => this.modify(id, price, quantity),
+      invalid: (text) => this.ticket.status(text, 'error'),
+    });
     this.ticket = new Ticket((o) => this.submit(o));
     this.ticket.setAccounts(me.accounts);
+    this.orders.showAccounts(me.accounts.length > 1);
+    this.cancelAll = new CancelAll({
+      run: api.massCancel,
+      status: (text, kind) => this.ticket.status(text, kind),
+      // Frames update the table, but not while the socket is down; the listing always does.
+      settled: () => this.reloadOrders(),
+    });
 
     this.picker.replaceChildren(
       ...instruments.map((i) => {
@@ -99,6 +114,7 @@ class Desk {
       // Answers to requests on a dead socket never come; say so rather than wait.
       for (const p of this.pending.values()) {
         if (p.kind === 'cancel') this.orders.cancelFailed(p.orderId);
+        if (p.kind === 'modify') this.orders.modifyFailed(p.orderId);
       }
       this.pending.clear();
       this.ticket.status('Connection lost before the answer arrived; check open orders.', 'error');
@@ -116,34 +132,54 @@ class Desk {
     return this.counter;
   }
 
+  private requestId(): string {
+    return `r${this.nextId()}-${Date.now()}`;
+  }
+
   private submit(o: TicketOrder): void {
     const n = this.nextId();
     const requestId = `r${n}-${Date.now()}`;
     const suffix = `-${Date.now()}-${n}`;
     const clientOrderId = this.me.username.slice(0, CLIENT_ORDER_ID_MAX - suffix.length) + suffix;
-    const sent = this.socket.send({
+    // Fields an order type does not use are left out, as the protocol asks.
+    const frame: OrderNewFrame = {
       type: 'order.new',
       request_id: requestId,
       symbol: o.symbol,
       side: o.side,
-      order_type: 'limit',
-      price: o.price,
+      order_type: o.type,
       quantity: o.quantity,
       time_in_force: o.time_in_force,
       client_order_id: clientOrderId,
+      stp_mode: o.stp_mode,
+      ...(o.price !== null ? { price: o.price } : {}),
+      ...(o.stop_price !== null ? { stop_price: o.stop_price } : {}),
+      ...(o.display_quantity !== null ? { display_quantity: o.display_quantity } : {}),
+      ...(o.post_only ? { post_only: true } : {}),
       ...(o.account ? { account: o.account } : {}),
-    });
-    if (!sent) {
+    };
+    if (!this.socket.send(frame)) {
       this.ticket.status('Not connected: order not sent.', 'error');
       return;
     }
-    const label = `${o.side} ${o.quantity} ${o.symbol} @ ${o.price} ${o.time_in_force}`;
     this.pending.set(requestId, { kind: 'new', clientOrderId });
-    this.ticket.status(`Sending ${label}…`, 'pending');
+    this.ticket.status(`Sending ${termsText(o)} ${o.time_in_force}…`, 'pending');
+  }
+
+  /** Sends a modify; false tells the row editor to stay open for another try. */
+  private modify(orderId: number, price: string, quantity: number): boolean {
+    const requestId = this.requestId();
+    if (!this.socket.send({ type: 'order.modify', request_id: requestId, order_id: orderId, price, quantity })) {
+      this.ticket.status('Not connected: modify not sent.', 'error');
+      return false;
+    }
+    this.pending.set(requestId, { kind: 'modify', orderId });
+    this.ticket.status(`Modifying order ${orderId} to ${quantity} open @ ${price}…`, 'pending');
+    return true;
   }
 
   private cancel(orderId: number): void {
-    const requestId = `r${this.nextId()}-${Date.now()}`;
+    const requestId = this.requestId();
     if (this.socket.send({ type: 'order.cancel', request_id: requestId, order_id: orderId })) {
       this.pending.set(requestId, { kind: 'cancel', orderId });
       return;
@@ -169,6 +205,20 @@ class Desk {
     return p;
   }
 
+  /**
+   * Settles only a request of `kind` about `orderId`. One request can cause
+   * outcomes for several orders that all echo its request_id (a new order
+   * that cancels a resting one of ours to prevent a self-trade), and only
+   * the outcome for the order asked about answers it.
+   */
+  private settleFor(requestId: string | undefined, kind: 'cancel' | 'modify', orderId: number): boolean {
+    if (!requestId) return false;
+    const p = this.pending.get(requestId);
+    if (!p || p.kind === 'new' || p.kind !== kind || p.orderId !== orderId) return false;
+    this.pending.delete(requestId);
+    return true;
+  }
+
   private onFrame(f: ServerFrame): void {
     switch (f.type) {
       case 'book.snapshot':
@@ -183,7 +233,7 @@ class Desk {
       case 'order.accepted': {
         this.orders.upsert(f.order);
         if (this.settle(f.request_id)?.kind === 'new') {
-          this.ticket.status(acceptedText(f.order), 'ok');
+          this.ticket.status(acceptedText(f.order), f.order.status === 'cancelled' ? 'notice' : 'ok');
         }
         break;
       }
@@ -197,11 +247,24 @@ class Desk {
         break;
       case 'order.cancelled': {
         this.orders.upsert(f.order);
-        if (this.settle(f.request_id)?.kind === 'cancel') {
+        if (this.settleFor(f.request_id, 'cancel', f.order.order_id)) {
           this.ticket.status(`Cancelled order ${f.order.order_id}.`, 'ok');
+        } else if (this.explainsItself(f.order)) {
+          this.ticket.status(cancelledText(f.order), 'notice');
         }
         break;
       }
+      case 'order.modified': {
+        this.orders.upsert(f.order);
+        if (this.settleFor(f.request_id, 'modify', f.order.order_id)) {
+          this.orders.modifyDone(f.order.order_id);
+          this.ticket.status(modifiedText(f.order), 'ok');
+        }
+        break;
+      }
+      case 'mass_cancel.done':
+        this.cancelAll.onDone(f.cancelled_orders);
+        break;
       case 'fill':
         this.orders.applyFill(f.fill);
         this.fills.add(f.fill);
@@ -209,12 +272,23 @@ class Desk {
       case 'error': {
         const p = this.settle(f.request_id);
         if (p?.kind === 'cancel') this.orders.cancelFailed(p.orderId);
+        if (p?.kind === 'modify') this.orders.modifyFailed(p.orderId);
         this.ticket.status(f.message, 'error');
         break;
       }
       default:
         console.warn('desk: unknown frame', f);
     }
+  }
+
+  /**
+   * Whether a cancel nobody asked for here deserves a sentence: not one the
+   * operator made (here or elsewhere), and not the per-order echo of our own
+   * Cancel all, whose total is shown instead.
+   */
+  private explainsItself(o: Order): boolean {
+    if (isOperatorCancel(o)) return false;
+    return !(o.reason_code === 'mass_cancel' && this.cancelAll.covered);
   }
 
   /** A rejection without request_id may still be ours (sent just before a reconnect). */
@@ -227,26 +301,6 @@ class Desk {
     }
     return undefined;
   }
-}
-
-function acceptedText(o: Order): string {
-  const what = `${o.side} ${o.quantity} ${o.symbol} @ ${o.price}`;
-  switch (o.status) {
-    case 'filled':
-      return `Order ${o.order_id} filled: ${what}.`;
-    case 'partially_filled':
-      return `Order ${o.order_id} accepted, ${o.filled_quantity} filled: ${what}.`;
-    case 'cancelled':
-      return `Order ${o.order_id} accepted and cancelled unfilled (${o.time_in_force}): ${what}.`;
-    default:
-      return `Order ${o.order_id} accepted: ${what}.`;
-  }
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof HttpError) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
 }
 
 function readStored(key: string): string | null {

@@ -7,8 +7,19 @@
 // baseline), which is right for either arrival order; order updates are
 // absolute, so they always correct the row.
 
+import { typeLabel } from './describe';
 import { byId, h, setAttr, setText, formatTime } from './dom';
-import { isOpenStatus, type Fill, type Order } from './types';
+import { RowEditor } from './modify';
+import { isOpenStatus, isStopType, type Fill, type Order, type OrderStatus } from './types';
+
+/** What the rows ask the desk to do. */
+export interface OrderActions {
+  cancel(orderId: number): void;
+  /** Returns false when the request could not be sent; the editor then stays open. */
+  modify(orderId: number, price: string, quantity: number): boolean;
+  /** A complaint about what the operator typed. */
+  invalid(text: string): void;
+}
 
 interface Tracked {
   order: Order;
@@ -17,13 +28,21 @@ interface Tracked {
   /** Sum of fill frames seen since the baseline. */
   fillsSinceBaseline: number;
   cells: RowCells;
+  editor: RowEditor | null;
 }
 
 interface RowCells {
   tr: HTMLTableRowElement;
+  price: HTMLTableCellElement;
+  /** Text holders inside cells that also host the modify inputs. */
+  priceText: HTMLSpanElement;
+  leavesText: HTMLSpanElement;
+  qty: HTMLTableCellElement;
   filled: HTMLTableCellElement;
   leaves: HTMLTableCellElement;
   status: HTMLTableCellElement;
+  action: HTMLTableCellElement;
+  modify: HTMLButtonElement;
   cancel: HTMLButtonElement;
 }
 
@@ -31,6 +50,7 @@ interface RowCells {
 const MAX_ORPHAN_FILLS = 1000;
 
 export class OpenOrders {
+  private readonly table = byId('orders');
   private readonly body: HTMLTableSectionElement;
   private readonly tracked = new Map<number, Tracked>();
   /** Fills for orders we have not seen yet, e.g. a fill that overtook order.accepted. */
@@ -39,15 +59,29 @@ export class OpenOrders {
   private eventClock = 0;
   private readonly lastEvent = new Map<number, number>();
 
-  constructor(private readonly onCancel: (orderId: number) => void) {
-    const table = byId('orders');
-    this.body = table.querySelector('tbody') ?? table.appendChild(h('tbody'));
+  constructor(private readonly actions: OrderActions) {
+    this.body = this.table.querySelector('tbody') ?? this.table.appendChild(h('tbody'));
     this.body.addEventListener('click', (ev) => {
-      const btn = (ev.target as Element).closest<HTMLButtonElement>('button.cancel');
-      const id = Number(btn?.closest<HTMLTableRowElement>('tr.order')?.dataset['orderId']);
-      if (btn && !btn.disabled && Number.isInteger(id)) {
+      const btn = (ev.target as Element).closest<HTMLButtonElement>('button');
+      const t = this.rowOf(btn);
+      if (!btn || btn.disabled || !t) return;
+      if (btn.classList.contains('cancel')) {
         btn.disabled = true;
-        this.onCancel(id);
+        this.actions.cancel(t.order.order_id);
+      } else if (btn.classList.contains('modify')) this.openEditor(t);
+      else if (btn.classList.contains('modify-confirm')) this.confirmEdit(t);
+      else if (btn.classList.contains('modify-cancel')) this.closeEditor(t);
+    });
+    this.body.addEventListener('keydown', (ev) => {
+      const input = ev.target as Element;
+      if (!input.matches('input.modify-price, input.modify-qty')) return;
+      const t = this.rowOf(input);
+      if (!t) return;
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        this.confirmEdit(t);
+      } else if (ev.key === 'Escape') {
+        this.closeEditor(t);
       }
     });
   }
@@ -124,8 +158,54 @@ export class OpenOrders {
     if (t) t.cells.cancel.disabled = false;
   }
 
+  /** Our modify went through: the row already shows the new terms, so the editor goes. */
+  modifyDone(orderId: number): void {
+    const t = this.tracked.get(orderId);
+    if (t) this.closeEditor(t);
+  }
+
+  /** Our modify was refused or lost: the operator may correct and retry. */
+  modifyFailed(orderId: number): void {
+    this.tracked.get(orderId)?.editor?.busy(false);
+  }
+
+  /** The account column only earns its width when the operator trades several. */
+  showAccounts(on: boolean): void {
+    this.table.classList.toggle('one-account', !on);
+  }
+
   has(orderId: number): boolean {
     return this.tracked.has(orderId);
+  }
+
+  private rowOf(el: Element | null): Tracked | undefined {
+    const id = Number(el?.closest<HTMLTableRowElement>('tr.order')?.dataset['orderId']);
+    return Number.isInteger(id) ? this.tracked.get(id) : undefined;
+  }
+
+  private openEditor(t: Tracked): void {
+    const price = t.order.price;
+    if (t.editor || price === null) return;
+    t.editor = new RowEditor(t.cells, t.order.order_id, price, shown(t).leaves);
+    this.refresh(t);
+  }
+
+  private confirmEdit(t: Tracked): void {
+    const editor = t.editor;
+    if (!editor) return;
+    const read = editor.read();
+    if (!read.ok) {
+      this.actions.invalid(read.message);
+      return;
+    }
+    editor.busy(true);
+    if (!this.actions.modify(t.order.order_id, read.price, read.quantity)) editor.busy(false);
+  }
+
+  private closeEditor(t: Tracked): void {
+    t.editor?.close();
+    t.editor = null;
+    this.refresh(t);
   }
 
   private touch(id: number): void {
@@ -135,7 +215,7 @@ export class OpenOrders {
 
   private insert(order: Order, baseline: number, fills: number): void {
     const cells = buildRow(order);
-    const t: Tracked = { order, baseline, fillsSinceBaseline: fills, cells };
+    const t: Tracked = { order, baseline, fillsSinceBaseline: fills, cells, editor: null };
     this.tracked.set(order.order_id, t);
     // Newest (highest id) first.
     let before: HTMLTableRowElement | null = null;
@@ -158,19 +238,39 @@ export class OpenOrders {
 
   private refresh(t: Tracked): void {
     const o = t.order;
-    const filled = Math.min(o.quantity, Math.max(o.filled_quantity, t.baseline + t.fillsSinceBaseline));
-    const leaves = Math.max(0, o.leaves_quantity - (filled - o.filled_quantity));
+    const { filled, leaves, status } = shown(t);
     if (leaves === 0) {
       // Fully filled by fills we saw before the status update: it is no longer open.
       this.remove(o.order_id);
       return;
     }
-    const status = filled > o.filled_quantity && o.status === 'new' ? 'partially_filled' : o.status;
-    setText(t.cells.filled, String(filled));
-    setText(t.cells.leaves, String(leaves));
-    setText(t.cells.status, status.replace('_', ' '));
-    setAttr(t.cells.tr, 'data-status', status);
+    const c = t.cells;
+    setText(c.priceText, o.price ?? 'MKT');
+    setText(c.qty, String(o.quantity));
+    setText(c.filled, String(filled));
+    setText(c.leavesText, String(leaves));
+    setText(c.status, status.replace('_', ' '));
+    setAttr(c.tr, 'data-status', status);
+    c.modify.hidden = t.editor !== null || !canModify(o, status, filled);
   }
+}
+
+/** The row's figures: the server's state plus fills it may not have counted yet. */
+function shown(t: Tracked): { filled: number; leaves: number; status: OrderStatus } {
+  const o = t.order;
+  const filled = Math.min(o.quantity, Math.max(o.filled_quantity, t.baseline + t.fillsSinceBaseline));
+  const leaves = Math.max(0, o.leaves_quantity - (filled - o.filled_quantity));
+  const status = filled > o.filled_quantity && o.status === 'new' ? 'partially_filled' : o.status;
+  return { filled, leaves, status };
+}
+
+/**
+ * Only a priced order on the book can be modified. A stop still waiting for
+ * its trigger (open, never filled) is refused by the server, so no button.
+ */
+function canModify(o: Order, status: OrderStatus, filled: number): boolean {
+  if (o.price === null) return false;
+  return !(isStopType(o.type) && status === 'new' && filled === 0);
 }
 
 function buildRow(o: Order): RowCells {
@@ -178,23 +278,40 @@ function buildRow(o: Order): RowCells {
   tr.dataset['orderId'] = String(o.order_id);
   tr.dataset['side'] = o.side;
   tr.dataset['symbol'] = o.symbol;
+  tr.dataset['type'] = o.type;
   const time = h('td', 'time', formatTime(o.created_at));
   time.title = o.created_at;
-  const filled = h('td', 'filled');
+  // Type, stop and flags are fixed once accepted; only price and quantities change.
+  const label = typeLabel(o);
+  const type = h('td', 'type', label.text);
+  type.title = label.title;
+  const priceText = h('span', 'value');
+  const price = h('td', 'price');
+  price.appendChild(priceText);
+  const leavesText = h('span', 'value');
   const leaves = h('td', 'leaves');
+  leaves.appendChild(leavesText);
+  const qty = h('td', 'qty');
+  const filled = h('td', 'filled');
   const status = h('td', 'status');
+  const modify = h('button', 'modify', 'Modify');
+  modify.type = 'button';
+  modify.title = `Change the price or open quantity of order ${o.order_id}`;
   const cancel = h('button', 'cancel', 'Cancel');
   cancel.type = 'button';
   cancel.title = `Cancel order ${o.order_id}`;
   const action = h('td', 'action');
-  action.appendChild(cancel);
+  // Cancel first, so it sits in the same place on every row.
+  action.append(cancel, modify);
   tr.append(
     time,
     h('td', 'order-id', String(o.order_id)),
     h('td', 'symbol', o.symbol),
     h('td', 'side', o.side),
-    h('td', 'price', o.price),
-    h('td', 'qty', String(o.quantity)),
+    type,
+    price,
+    h('td', 'stop', o.stop_price ?? ''),
+    qty,
     filled,
     leaves,
     h('td', 'tif', o.time_in_force),
@@ -202,5 +319,5 @@ function buildRow(o: Order): RowCells {
     status,
     action,
   );
-  return { tr, filled, leaves, status, cancel };
+  return { tr, price, priceText, qty, filled, leaves, leavesText, status, action, modify, cancel };
 }

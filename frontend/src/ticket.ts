@@ -3,30 +3,59 @@
 // rejection sentence reaches the operator instead of a second opinion here.
 
 import { byId, setText } from './dom';
-import type { Instrument, Side, TimeInForce } from './types';
+import { parsePrice, parseQuantity } from './parse';
+import { isStopType, type Instrument, type OrderType, type Side, type StpMode, type TimeInForce } from './types';
 
 export interface TicketOrder {
   symbol: string;
   side: Side;
-  price: string;
+  type: OrderType;
+  /** Null for market and stop orders, which carry no limit. */
+  price: string | null;
+  /** Set for stop and stop_limit orders only. */
+  stop_price: string | null;
   quantity: number;
   time_in_force: TimeInForce;
   account: string | null;
+  /** Iceberg peak; null shows the whole quantity. */
+  display_quantity: number | null;
+  post_only: boolean;
+  stp_mode: StpMode;
 }
 
-export type StatusKind = 'ok' | 'error' | 'pending';
+export type StatusKind = 'ok' | 'error' | 'pending' | 'notice';
 
-const PRICE_RE = /^\d+(\.\d+)?$/;
-const QTY_RE = /^[1-9]\d*$/;
 const TIFS: readonly TimeInForce[] = ['GTC', 'DAY', 'IOC', 'FOK'];
+const TYPES: readonly OrderType[] = ['limit', 'market', 'stop', 'stop_limit'];
+const STP_MODES: readonly StpMode[] = ['cancel_resting', 'cancel_aggressor', 'cancel_both', 'decrement_both'];
+const DEFAULT_STP: StpMode = 'cancel_resting';
+
+/** Which inputs an order type uses; the others are hidden and not sent. */
+interface TypeFields {
+  price: boolean;
+  stop: boolean;
+  display: boolean;
+  postOnly: boolean;
+}
+
+function fieldsOf(type: OrderType): TypeFields {
+  const hasLimit = type === 'limit' || type === 'stop_limit';
+  return { price: hasLimit, stop: isStopType(type), display: hasLimit, postOnly: type === 'limit' };
+}
 
 export class Ticket {
   private readonly form = byId<HTMLFormElement>('ticket');
   private readonly side = byId<HTMLSelectElement>('ticket-side');
+  private readonly type = byId<HTMLSelectElement>('ticket-type');
   private readonly price = byId<HTMLInputElement>('ticket-price');
+  private readonly stop = byId<HTMLInputElement>('ticket-stop');
   private readonly qty = byId<HTMLInputElement>('ticket-qty');
   private readonly tif = byId<HTMLSelectElement>('ticket-tif');
   private readonly account = byId<HTMLSelectElement>('ticket-account');
+  private readonly display = byId<HTMLInputElement>('ticket-display');
+  private readonly postOnly = byId<HTMLInputElement>('ticket-post-only');
+  private readonly stp = byId<HTMLSelectElement>('ticket-stp');
+  private readonly advancedSummary = byId('ticket-advanced-summary');
   private readonly accountField: HTMLElement;
   private readonly submitBtn = byId<HTMLButtonElement>('ticket-submit');
   private readonly symbolLabel = byId('ticket-symbol');
@@ -34,24 +63,34 @@ export class Ticket {
   private instrument: Instrument | null = null;
 
   constructor(onSubmit: (order: TicketOrder) => void) {
-    this.accountField = this.account.closest<HTMLElement>('.field') ?? this.account;
+    this.accountField = fieldOf(this.account);
     this.side.addEventListener('change', () => this.syncSide());
+    this.type.addEventListener('change', () => this.syncType());
+    for (const el of [this.display, this.postOnly, this.stp]) {
+      el.addEventListener('input', () => this.syncAdvanced());
+      el.addEventListener('change', () => this.syncAdvanced());
+    }
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const order = this.read();
       if (order) onSubmit(order);
     });
     this.syncSide();
+    this.syncType();
   }
 
   setInstrument(inst: Instrument | null): void {
     this.instrument = inst;
     setText(this.symbolLabel, inst?.symbol ?? '—');
-    this.price.placeholder = inst?.reference_price ?? '';
-    this.price.value = '';
+    for (const input of [this.price, this.stop]) {
+      input.placeholder = inst?.reference_price ?? '';
+      input.value = '';
+    }
     if (inst) {
-      this.qty.step = String(inst.lot_size);
-      this.qty.min = String(inst.lot_size);
+      for (const input of [this.qty, this.display]) {
+        input.step = String(inst.lot_size);
+        input.min = String(inst.lot_size);
+      }
     }
     this.submitBtn.disabled = inst === null;
   }
@@ -69,14 +108,21 @@ export class Ticket {
     this.accountField.hidden = accounts.length <= 1;
   }
 
+  /** A price picked from the ladder goes to the limit, or to the stop when there is no limit. */
   setPrice(price: string): void {
-    this.price.value = price;
-    this.price.focus();
+    const target = !this.price.disabled ? this.price : !this.stop.disabled ? this.stop : null;
+    if (!target) return;
+    target.value = price;
+    target.focus();
   }
 
   status(text: string, kind: StatusKind): void {
     setText(this.statusEl, text);
     this.statusEl.className = kind;
+  }
+
+  private orderType(): OrderType {
+    return TYPES.find((t) => t === this.type.value) ?? 'limit';
   }
 
   private syncSide(): void {
@@ -86,41 +132,81 @@ export class Ticket {
     setText(this.submitBtn, side === 'buy' ? 'Buy' : 'Sell');
   }
 
+  private syncType(): void {
+    const f = fieldsOf(this.orderType());
+    // Disabled as well as hidden, so a value left in a hidden input is never read.
+    const show = (input: HTMLInputElement, on: boolean) => {
+      input.disabled = !on;
+      fieldOf(input).hidden = !on;
+    };
+    show(this.price, f.price);
+    show(this.stop, f.stop);
+    show(this.display, f.display);
+    show(this.postOnly, f.postOnly);
+    this.syncAdvanced();
+  }
+
+  /** Keeps non-default advanced settings visible while the section is folded. */
+  private syncAdvanced(): void {
+    const parts: string[] = [];
+    if (!this.display.disabled && this.display.value.trim()) parts.push(`iceberg ${this.display.value.trim()}`);
+    if (!this.postOnly.disabled && this.postOnly.checked) parts.push('post-only');
+    if (this.stp.value !== DEFAULT_STP) parts.push(`STP ${this.stp.value.replace(/_/g, ' ')}`);
+    setText(this.advancedSummary, parts.join(' · '));
+  }
+
+  private fail(text: string, focus?: HTMLElement): null {
+    this.status(text, 'error');
+    const folded = focus?.closest('details');
+    if (folded) folded.open = true;
+    focus?.focus();
+    return null;
+  }
+
   private read(): TicketOrder | null {
     const inst = this.instrument;
-    if (!inst) {
-      this.status('Choose an instrument first.', 'error');
-      return null;
-    }
+    if (!inst) return this.fail('Choose an instrument first.');
     const side = this.side.value;
-    if (side !== 'buy' && side !== 'sell') {
-      this.status('Choose buy or sell.', 'error');
-      return null;
-    }
-    const price = this.price.value.trim();
-    if (!PRICE_RE.test(price) || !/[1-9]/.test(price)) {
-      this.status('Enter a positive price, e.g. ' + inst.reference_price + '.', 'error');
-      this.price.focus();
-      return null;
-    }
-    const qtyText = this.qty.value.trim();
-    if (!QTY_RE.test(qtyText) || !Number.isSafeInteger(Number(qtyText))) {
-      this.status('Enter a whole, positive quantity.', 'error');
-      this.qty.focus();
-      return null;
-    }
+    if (side !== 'buy' && side !== 'sell') return this.fail('Choose buy or sell.');
+    const type = this.orderType();
+    const f = fieldsOf(type);
+    const example = ', e.g. ' + inst.reference_price + '.';
+
+    const price = f.price ? parsePrice(this.price.value) : null;
+    if (f.price && price === null) return this.fail('Enter a positive limit price' + example, this.price);
+    const stopPrice = f.stop ? parsePrice(this.stop.value) : null;
+    if (f.stop && stopPrice === null) return this.fail('Enter a positive stop price' + example, this.stop);
+
+    const quantity = parseQuantity(this.qty.value);
+    if (quantity === null) return this.fail('Enter a whole, positive quantity.', this.qty);
     const tif = TIFS.find((t) => t === this.tif.value);
-    if (!tif) {
-      this.status('Choose a time in force.', 'error');
-      return null;
+    if (!tif) return this.fail('Choose a time in force.');
+
+    let display: number | null = null;
+    if (f.display && this.display.value.trim()) {
+      display = parseQuantity(this.display.value);
+      if (display === null) return this.fail('The display quantity must be a whole, positive number.', this.display);
     }
+    const stp = STP_MODES.find((m) => m === this.stp.value);
+    if (!stp) return this.fail('Choose a self-trade prevention mode.');
+
     return {
       symbol: inst.symbol,
       side,
+      type,
       price,
-      quantity: Number(qtyText),
+      stop_price: stopPrice,
+      quantity,
       time_in_force: tif,
       account: this.account.value || null,
+      display_quantity: display,
+      post_only: f.postOnly && this.postOnly.checked,
+      stp_mode: stp,
     };
   }
+}
+
+/** The labelled row around an input, which is what gets hidden. */
+function fieldOf(el: HTMLElement): HTMLElement {
+  return el.closest<HTMLElement>('.field') ?? el;
 }

@@ -3,6 +3,8 @@
 
 export type Side = 'buy' | 'sell';
 export type TimeInForce = 'GTC' | 'DAY' | 'IOC' | 'FOK';
+export type OrderType = 'limit' | 'market' | 'stop' | 'stop_limit';
+export type StpMode = 'cancel_resting' | 'cancel_aggressor' | 'cancel_both' | 'decrement_both';
 export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
 
 export interface Me {
@@ -26,9 +28,15 @@ export interface Order {
   account: string;
   symbol: string;
   side: Side;
-  type: 'limit';
+  type: OrderType;
   time_in_force: TimeInForce;
-  price: string;
+  /** Null for market and stop orders. */
+  price: string | null;
+  /** Set for stop and stop_limit orders only. */
+  stop_price: string | null;
+  /** Iceberg peak; null when the whole quantity is shown. */
+  display_quantity: number | null;
+  post_only: boolean;
   quantity: number;
   filled_quantity: number;
   leaves_quantity: number;
@@ -76,12 +84,18 @@ export interface OrderNewFrame {
   request_id: string;
   symbol: string;
   side: Side;
-  order_type: 'limit';
-  price: string;
+  order_type: OrderType;
+  /** Left out for market and stop orders. */
+  price?: string;
+  /** Given for stop and stop_limit orders only. */
+  stop_price?: string;
   quantity: number;
   time_in_force: TimeInForce;
   client_order_id: string;
   account?: string;
+  display_quantity?: number;
+  post_only?: boolean;
+  stp_mode?: StpMode;
 }
 
 export interface OrderCancelFrame {
@@ -90,7 +104,16 @@ export interface OrderCancelFrame {
   order_id: number;
 }
 
-export type ClientFrame = BookSubscribeFrame | OrderNewFrame | OrderCancelFrame;
+export interface OrderModifyFrame {
+  type: 'order.modify';
+  request_id: string;
+  order_id: number;
+  price: string;
+  /** The new open (leaves) quantity, not the original order quantity. */
+  quantity: number;
+}
+
+export type ClientFrame = BookSubscribeFrame | OrderNewFrame | OrderCancelFrame | OrderModifyFrame;
 
 // Server -> client
 
@@ -144,6 +167,18 @@ export interface OrderCancelledFrame {
   order: Order;
 }
 
+export interface OrderModifiedFrame {
+  type: 'order.modified';
+  request_id?: string;
+  order: Order;
+}
+
+export interface MassCancelDoneFrame {
+  type: 'mass_cancel.done';
+  request_id?: string;
+  cancelled_orders: number;
+}
+
 export interface FillFrame {
   type: 'fill';
   fill: Fill;
@@ -164,9 +199,20 @@ export type ServerFrame =
   | OrderRejectedFrame
   | OrderUpdatedFrame
   | OrderCancelledFrame
+  | OrderModifiedFrame
+  | MassCancelDoneFrame
   | FillFrame
   | ErrorFrame;
+
+export interface MassCancelResult {
+  cancelled_orders: number;
+}
 
 export function isOpenStatus(status: OrderStatus): boolean {
   return status === 'new' || status === 'partially_filled';
 }
+
+export function isStopType(type: OrderType): boolean {
+  return type === 'stop' || type === 'stop_limit';
+}
+
