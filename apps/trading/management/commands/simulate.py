@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", default="sim-mm")
         parser.add_argument("--symbols", default="AAPL,MSFT,AMZN,GOOG,INTC")
-        parser.add_argument("--rate", type=float, default=4.0, help="Orders per second.")
+        parser.add_argument("--rate", type=float, default=10.0, help="Orders per second.")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--max-open", type=int, default=12, help="Working orders per symbol.")
         parser.add_argument("--count", type=int, default=0, help="Stop after N orders (0: run on).")
@@ -71,8 +71,8 @@ class Command(BaseCommand):
                 order_cancel(user, working[0])
                 return
             side = rng.choice(("buy", "sell"))
-            # Mostly passive quotes a few ticks from the mid; one in five crosses the spread.
-            offset = rng.randint(1, 6) if rng.random() > 0.2 else -rng.randint(0, 2)
+            # Mostly passive quotes a few ticks from the mid; about one in three crosses the spread.
+            offset = rng.randint(1, 6) if rng.random() > 0.3 else -rng.randint(0, 2)
             price_ticks = (
                 mid_ticks[symbol] - offset if side == "buy" else mid_ticks[symbol] + offset
             )
