@@ -630,6 +630,8 @@ class Engine:
 
     def _modify_refusal(self, cmd: ModifyOrder, order: WorkingOrder) -> tuple[Reason, str] | None:
         instrument = self.instruments[order.symbol]
+        if not instrument.is_open:
+            return Reason.INSTRUMENT_CLOSED, f"{order.symbol} is not open for trading."
         if order.order_id in instrument.book.stops:
             return (
                 Reason.INVALID_ORDER,
