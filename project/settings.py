@@ -183,6 +183,8 @@ MATCHER_SHARD_COUNT = env.int("MATCHER_SHARD_COUNT", default=1)
 MATCHER_KEY_PREFIX = env.str("MATCHER_KEY_PREFIX", default="cwts")
 MATCHER_HEARTBEAT_MAX_AGE_S = env.float("MATCHER_HEARTBEAT_MAX_AGE_S", default=5.0)
 ORDER_REPLY_TIMEOUT_S = env.float("ORDER_REPLY_TIMEOUT_S", default=5.0)
+# Commands between engine snapshots: recovery replays at most this many from the log.
+MATCHER_SNAPSHOT_EVERY = env.int("MATCHER_SNAPSHOT_EVERY", default=50_000)
 
 _log_chain: list[Any] = [
     structlog.contextvars.merge_contextvars,

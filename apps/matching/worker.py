@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import redis
 import structlog
+from django.conf import settings
 from django.db import transaction
 
 from apps.audit.models import EventRecord
@@ -48,6 +49,7 @@ from apps.matching.engine import (
     Trade,
     Unparseable,
 )
+from apps.matching.models import EngineSnapshot
 from apps.matching.publisher import Publisher
 from apps.matching.redis import redis_client
 from apps.trading.errors import REASON_STATUS
@@ -65,6 +67,16 @@ INSTRUMENT_SYNC_EVERY_S = 10.0
 
 Frames = list[tuple[str, dict[str, Any]]]
 StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+class RecoveryDivergence(RuntimeError):
+    """Replaying the log did not regenerate the logged events: engine and log disagree."""
+
+    def __init__(self, shard: int, seq: int, regenerated: object, logged: object) -> None:
+        super().__init__(
+            f"shard {shard}: replay diverges from the event log at seq {seq}: "
+            f"regenerated {regenerated!r}, logged {logged!r}"
+        )
 
 
 def stream_id_key(stream_id: str) -> tuple[int, int]:
@@ -99,6 +111,8 @@ class Matcher:
         self._pending_drained = False
         self._last_heartbeat = 0.0
         self._last_instrument_sync = 0.0
+        self._commands_since_snapshot = 0
+        self.snapshot_every = settings.MATCHER_SNAPSHOT_EVERY
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -119,33 +133,76 @@ class Matcher:
         try:
             while not stop.is_set():
                 self.step()
+            if self._commands_since_snapshot:
+                # A clean stop leaves a snapshot, so that the next start replays nothing.
+                self.snapshot()
         finally:
             self.publisher.close()
             log.info("matcher_stopped", shard=self.shard, seq=self.engine.seq)
 
     def recover(self) -> None:
-        """Rebuild the engine by replaying the journaled commands of this shard."""
+        """Rebuild the engine: the latest snapshot, then the journaled commands after it.
+
+        Every replayed command must regenerate exactly the events the log holds for it; if it
+        does not, the engine and the log disagree and the matcher refuses to run.
+        """
+        snapshot = EngineSnapshot.objects.filter(shard=self.shard).order_by("-seq").first()
+        after_seq = 0
+        if snapshot is not None:
+            self.engine = Engine.restore(snapshot.state)
+            self.head_hash = snapshot.head_hash
+            self._last_ts_ns = snapshot.last_ts_ns
+            if snapshot.last_stream_id:
+                self.last_stream_id = stream_id_key(snapshot.last_stream_id)
+            after_seq = snapshot.seq
         rows = (
-            EventRecord.objects.filter(shard=self.shard)
+            EventRecord.objects.filter(shard=self.shard, seq__gt=after_seq)
             .order_by("seq")
             .values_list("seq", "ts_ns", "kind", "payload", "stream_id", "hash")
         )
         replayed = 0
+        expected: list[dict[str, Any]] = []
         for seq, ts_ns, kind, payload, stream_id, digest in rows.iterator(chunk_size=2000):
+            if kind not in COMMAND_TYPES:
+                regenerated = expected.pop(0) if expected else None
+                if regenerated != payload:
+                    raise RecoveryDivergence(self.shard, seq, regenerated, payload)
+            else:
+                if expected:
+                    raise RecoveryDivergence(self.shard, seq, expected[0], None)
+                events = self.engine.apply(command_from_dict(payload))
+                if self.engine.last_command_seq != seq:
+                    raise RecoveryDivergence(self.shard, seq, None, payload)
+                # Through JSON, as the log stored them, so that tuples and enums compare alike.
+                expected = json.loads(json.dumps([event_to_dict(e) for e in events]))
+                if stream_id:
+                    self.last_stream_id = max(self.last_stream_id, stream_id_key(stream_id))
+                replayed += 1
             self.head_hash = digest
             self._last_ts_ns = ts_ns
-            if kind not in COMMAND_TYPES:
-                continue
-            self.engine.apply(command_from_dict(payload))
-            if self.engine.last_command_seq != seq:
-                raise RuntimeError(
-                    f"replay diverged: command at seq {seq} "
-                    f"replayed as {self.engine.last_command_seq}"
-                )
-            if stream_id:
-                self.last_stream_id = max(self.last_stream_id, stream_id_key(stream_id))
-            replayed += 1
-        log.info("matcher_recovered", shard=self.shard, commands=replayed, seq=self.engine.seq)
+        if expected:
+            raise RecoveryDivergence(self.shard, self.engine.seq, expected[0], None)
+        self._commands_since_snapshot = replayed
+        log.info(
+            "matcher_recovered",
+            shard=self.shard,
+            snapshot_seq=after_seq,
+            commands=replayed,
+            seq=self.engine.seq,
+        )
+
+    def snapshot(self) -> None:
+        """Store the engine's state as of the journal's head (called between batches)."""
+        EngineSnapshot.objects.create(
+            shard=self.shard,
+            seq=self.engine.seq,
+            head_hash=self.head_hash,
+            last_stream_id="{}-{}".format(*self.last_stream_id),
+            last_ts_ns=self._last_ts_ns,
+            state=self.engine.snapshot(),
+        )
+        self._commands_since_snapshot = 0
+        log.info("matcher_snapshot", shard=self.shard, seq=self.engine.seq)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -271,11 +328,14 @@ class Matcher:
             self.head_hash = journal_append(self.shard, entries, self.head_hash)
             orders = self.projector.apply(all_events)
 
+        self._commands_since_snapshot += len(batch)
         stream_ids = [i.stream_id for i in batch if i.stream_id]
         if stream_ids:
             self.redis.xack(self.stream, keys.CONSUMER_GROUP, *stream_ids)
             self.last_stream_id = max(self.last_stream_id, *map(stream_id_key, stream_ids))
         self._after_commit(outcomes, orders)
+        if self._commands_since_snapshot >= self.snapshot_every:
+            self.snapshot()
 
     def _after_commit(
         self, outcomes: list[tuple[Incoming, list[Event]]], orders: dict[int, Order]

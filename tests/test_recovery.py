@@ -1,0 +1,73 @@
+"""The matcher rebuilds from its latest snapshot plus the log's tail, and refuses to run when
+the log and the engine disagree."""
+
+import pytest
+from django.conf import LazySettings
+
+from apps.accounts.models import User
+from apps.audit.models import EventRecord
+from apps.audit.services import LogEntry, journal_append, last_hash
+from apps.instruments.models import Instrument
+from apps.matching.codec import command_to_dict
+from apps.matching.engine import DefineInstrument, Side
+from apps.matching.models import EngineSnapshot
+from apps.matching.worker import Matcher, RecoveryDivergence
+from apps.trading.services import OrderRequest, order_submit
+from tests.conftest import RunningMatcher
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sell(user: User, price: str, qty: int, client_order_id: str) -> None:
+    order_submit(user, OrderRequest("AAPL", "sell", "limit", price, qty, "GTC", client_order_id))
+
+
+def test_a_restart_resumes_from_the_snapshot_and_replays_only_the_tail(
+    settings: LazySettings,
+    instruments: dict[str, Instrument],
+    trader: User,
+    second_trader: User,
+) -> None:
+    settings.MATCHER_SNAPSHOT_EVERY = 3
+    with RunningMatcher():
+        for n in range(4):
+            sell(trader, f"232.{50 + n}", 10, f"s{n}")
+    snapshots = list(EngineSnapshot.objects.filter(shard=0).values_list("seq", flat=True))
+    # One snapshot on the way (every 3 commands) and one at the clean stop.
+    assert len(snapshots) == 2
+    assert max(snapshots) == EventRecord.objects.filter(shard=0).order_by("-seq").first().seq
+
+    with RunningMatcher() as restarted:
+        assert restarted.matcher.engine.depth("AAPL", Side.SELL) == [
+            (23250, 10, 1),
+            (23251, 10, 1),
+            (23252, 10, 1),
+            (23253, 10, 1),
+        ]
+        filled = order_submit(
+            second_trader, OrderRequest("AAPL", "buy", "limit", "232.51", 20, "GTC", "b1")
+        )
+        assert filled["status"] == "filled"
+    seqs = list(EventRecord.objects.filter(shard=0).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_log_that_the_engine_does_not_reproduce_stops_the_matcher(
+    instruments: dict[str, Instrument],
+) -> None:
+    command = DefineInstrument(command_id="def-x", ts_ns=1, symbol="AAPL", min_qty_lots=1)
+    forged_outcome = {
+        "seq": 2, "ts_ns": 1, "command_id": "def-x", "symbol": "AAPL", "min_qty_lots": 5,
+        "max_qty_lots": 1_000_000, "is_open": True, "protection_ticks": 0,
+        "protection_bps": 500, "kind": "instrument_defined",
+    }  # fmt: skip
+    journal_append(
+        0,
+        [
+            LogEntry(1, 1, command.kind, command.command_id, command_to_dict(command)),
+            LogEntry(2, 1, "instrument_defined", "def-x", forged_outcome),
+        ],
+        last_hash(0),
+    )
+    with pytest.raises(RecoveryDivergence, match="seq 2"):
+        Matcher(0).recover()
