@@ -1,8 +1,9 @@
 """Personas, instruments and a live matcher on the real Redis and the real database."""
 
 import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 
 import pytest
@@ -85,6 +86,18 @@ def instruments(db: None) -> dict[str, Instrument]:
     return listed
 
 
+def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Poll `condition` until it holds or `timeout_s` passes; for states only observable by
+    looking (a heartbeat, a process's view of the database)."""
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        pause.wait(0.02)
+    return condition()
+
+
 class RunningMatcher:
     """A matcher on its own thread, as `run_matcher` runs it, stopped at the end of the test."""
 
@@ -100,7 +113,7 @@ class RunningMatcher:
             self.matcher.start()
             self.started.set()
             while not self.stop.is_set():
-                self.matcher.step()
+                self.matcher.step_or_recover(self.stop)
         except BaseException as exc:  # surfaced in the test that owns the matcher
             self.failure = exc
             self.started.set()

@@ -1,3 +1,4 @@
+import json
 import time
 
 import redis
@@ -9,6 +10,10 @@ from django.views.generic import TemplateView
 
 from apps.matching import keys
 from apps.matching.redis import redis_client, redis_get
+
+MATCHER_STATES = {
+    "database_unavailable": "the database is unreachable: not taking commands until it answers",
+}
 
 
 class DeskView(LoginRequiredMixin, TemplateView):
@@ -37,9 +42,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
             beat = redis_get(keys.heartbeat(shard))
             if beat is None:
                 problems[f"matcher.{shard}"] = "no heartbeat: the matcher is not running"
-            elif now_ns - int(beat) > max_age_ns:
-                age_s = (now_ns - int(beat)) / 1e9
-                problems[f"matcher.{shard}"] = f"heartbeat is {age_s:.1f}s old"
+                continue
+            heartbeat = json.loads(beat)
+            age_ns = now_ns - int(heartbeat["ts_ns"])
+            if age_ns > max_age_ns:
+                problems[f"matcher.{shard}"] = f"heartbeat is {age_ns / 1e9:.1f}s old"
+            elif heartbeat["state"] != "running":
+                problems[f"matcher.{shard}"] = MATCHER_STATES.get(
+                    heartbeat["state"], heartbeat["state"]
+                )
     except redis.RedisError as exc:
         problems["redis"] = f"unreachable: {exc.__class__.__name__}"
     if problems:

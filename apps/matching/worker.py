@@ -16,7 +16,8 @@ from typing import Any, cast
 import redis
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
 
 from apps.audit.models import EventRecord
 from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
@@ -64,6 +65,8 @@ ORDER_ID_SPAN = 1_000_000_000_000
 REPLY_TTL_S = 60
 HEARTBEAT_EVERY_S = 1.0
 INSTRUMENT_SYNC_EVERY_S = 10.0
+MIN_BACKOFF_S = 0.1
+MAX_BACKOFF_S = 5.0
 
 Frames = list[tuple[str, dict[str, Any]]]
 StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
@@ -113,6 +116,7 @@ class Matcher:
         self._last_instrument_sync = 0.0
         self._commands_since_snapshot = 0
         self.snapshot_every = settings.MATCHER_SNAPSHOT_EVERY
+        self._backoff_s = MIN_BACKOFF_S
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -132,7 +136,7 @@ class Matcher:
         log.info("matcher_started", shard=self.shard, seq=self.engine.seq)
         try:
             while not stop.is_set():
-                self.step()
+                self.step_or_recover(stop)
             if self._commands_since_snapshot:
                 # A clean stop leaves a snapshot, so that the next start replays nothing.
                 self.snapshot()
@@ -240,8 +244,61 @@ class Matcher:
             self.heartbeat()
         return len(entries)
 
+    def step_or_recover(self, stop: threading.Event) -> None:
+        """One step; on a lost Redis or database, wait it out without losing or doubling
+        anything, and come back by itself."""
+        try:
+            self.step()
+        except redis.RedisError as exc:
+            # Nothing was acknowledged that was not journaled; unacknowledged entries stay
+            # pending in the group and are read again once Redis is back.
+            log.warning("redis_unavailable", shard=self.shard, error=str(exc))
+            self._pending_drained = False
+            self._wait_backoff(stop)
+        except DatabaseError as exc:
+            # Fail closed: the engine may hold the effects of a batch the journal refused, so it
+            # is thrown away and rebuilt from the journal once the database answers again.
+            log.error("database_unavailable", shard=self.shard, error=str(exc))
+            self._recover_database(stop)
+
+    def _wait_backoff(self, stop: threading.Event) -> None:
+        stop.wait(self._backoff_s)
+        self._backoff_s = min(self._backoff_s * 2, MAX_BACKOFF_S)
+
+    def _recover_database(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._heartbeat_state("database_unavailable")
+            self._wait_backoff(stop)
+            try:
+                db_connection.close()
+                self.engine = Engine(self.shard, order_id_base=self.shard * ORDER_ID_SPAN)
+                self.head_hash = GENESIS_HASH
+                self.last_stream_id = (0, 0)
+                self.recover()
+            except DatabaseError as exc:
+                log.warning("database_still_unavailable", shard=self.shard, error=str(exc))
+                continue
+            except redis.RedisError:
+                continue
+            self._pending_drained = False
+            self._backoff_s = MIN_BACKOFF_S
+            log.info("database_recovered", shard=self.shard, seq=self.engine.seq)
+            return
+
     def heartbeat(self) -> None:
-        self.redis.set(keys.heartbeat(self.shard), time.time_ns(), ex=60)
+        self._heartbeat_state("running")
+        self._backoff_s = MIN_BACKOFF_S
+
+    def _heartbeat_state(self, state: str) -> None:
+        """Say that this matcher is alive, and whether it is taking commands (for /readyz)."""
+        try:
+            self.redis.set(
+                keys.heartbeat(self.shard),
+                json.dumps({"ts_ns": time.time_ns(), "state": state}),
+                ex=60,
+            )
+        except redis.RedisError:
+            return
         self._last_heartbeat = time.monotonic()
 
     def _clock_ns(self) -> int:

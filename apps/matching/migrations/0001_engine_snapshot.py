@@ -4,28 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='EngineSnapshot',
+            name="EngineSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shard', models.PositiveSmallIntegerField()),
-                ('seq', models.BigIntegerField()),
-                ('head_hash', models.CharField(max_length=64)),
-                ('last_stream_id', models.CharField(blank=True, max_length=40)),
-                ('last_ts_ns', models.BigIntegerField()),
-                ('state', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shard", models.PositiveSmallIntegerField()),
+                ("seq", models.BigIntegerField()),
+                ("head_hash", models.CharField(max_length=64)),
+                ("last_stream_id", models.CharField(blank=True, max_length=40)),
+                ("last_ts_ns", models.BigIntegerField()),
+                ("state", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['shard', '-seq'],
-                'constraints': [models.UniqueConstraint(fields=('shard', 'seq'), name='enginesnapshot_shard_seq_unique')],
+                "ordering": ["shard", "-seq"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("shard", "seq"), name="enginesnapshot_shard_seq_unique"
+                    )
+                ],
             },
         ),
     ]
