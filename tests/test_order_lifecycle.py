@@ -204,3 +204,48 @@ def test_session_close_expires_day_orders_and_keeps_gtc(
     place(alice, price="232.00", client_order_id="after-close")
     assert Order.objects.get(order_id=day["order_id"]).reason_code == "expired"
     assert Order.objects.get(order_id=gtc["order_id"]).status == "new"
+
+
+def test_resubmitting_a_client_order_id_returns_the_original_order_and_trades_nothing(
+    running_matcher: Matcher, trader: User
+) -> None:
+    alice = client_for(trader)
+    first = place(alice, side="sell", price="232.50", quantity=10, client_order_id="same-1")
+    again = alice.post(
+        ORDERS,
+        {
+            "symbol": "AAPL",
+            "side": "sell",
+            "type": "limit",
+            "price": "232.50",
+            "quantity": 10,
+            "time_in_force": "GTC",
+            "client_order_id": "same-1",
+        },
+        format="json",
+    )
+    assert again.status_code == 201
+    assert again.json()["order_id"] == first["order_id"]
+    assert Order.objects.count() == 1
+    assert book(alice)["asks"] == [["232.50", 10, 1]]
+
+
+def test_resubmitting_a_rejected_order_returns_the_original_rejection(
+    running_matcher: Matcher, trader: User
+) -> None:
+    alice = client_for(trader)
+    body = {
+        "symbol": "AAPL",
+        "side": "buy",
+        "type": "limit",
+        "price": "232.50",
+        "quantity": 10,
+        "time_in_force": "FOK",
+        "client_order_id": "fok-1",
+    }
+    first = alice.post(ORDERS, body, format="json")
+    assert first.json()["code"] == "fok_not_fillable"
+    place(alice, side="sell", price="232.50", quantity=10, client_order_id="liquidity")
+    again = alice.post(ORDERS, body, format="json")
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert book(alice)["asks"] == [["232.50", 10, 1]]

@@ -44,7 +44,11 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-order_id"]
-        indexes = [models.Index(fields=["user", "status"], name="order_user_status_idx")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="order_user_status_idx"),
+            # A resubmitted client order id is answered from here.
+            models.Index(fields=["account", "client_order_id"], name="order_account_coid_idx"),
+        ]
         permissions = [
             ("submit_order", "Can submit orders for entitled accounts"),
             ("cancel_order", "Can cancel own orders"),

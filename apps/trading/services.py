@@ -15,6 +15,7 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.accounts.services import accounts_tradeable_by
+from apps.audit.models import EventRecord
 from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.codec import command_to_dict
@@ -26,6 +27,7 @@ from apps.matching.engine import (
     ModifyOrder,
     NewOrder,
     OrderType,
+    Reason,
     Side,
     StpMode,
     TimeInForce,
@@ -33,6 +35,7 @@ from apps.matching.engine import (
 from apps.matching.redis import redis_client
 from apps.trading.errors import OrderRejected
 from apps.trading.models import Order
+from apps.trading.selectors import order_as_dict
 
 
 @dataclass(slots=True, frozen=True)
@@ -196,10 +199,46 @@ def _outcome(reply: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_submit(user: User, request: OrderRequest) -> dict[str, Any]:
-    """Submit an order and wait for the matcher's outcome: the order as it stands after it."""
+    """Submit an order and wait for the matcher's outcome: the order as it stands after it.
+
+    Idempotent on the client order id: a resubmission answers with the original outcome (the
+    order as it stands, or the original rejection) and trades nothing.
+    """
     instrument, command = order_build(user, request)
     command_send(instrument.shard, command, want_reply=True)
-    return _outcome(reply_wait(command.command_id))
+    reply = reply_wait(command.command_id)
+    if reply.get("code") == Reason.DUPLICATE_CLIENT_ORDER_ID:
+        return _original_outcome(command)
+    return _outcome(reply)
+
+
+def _original_outcome(command: NewOrder) -> dict[str, Any]:
+    """The first outcome of an account's client order id, from the read model or the log."""
+    order = (
+        Order.objects.filter(account=command.account, client_order_id=command.client_order_id)
+        .select_related("instrument")
+        .order_by("order_id")
+        .first()
+    )
+    if order is not None:
+        return order_as_dict(order, order.instrument)
+    rejection = (
+        EventRecord.objects.filter(
+            kind="order_rejected",
+            account=command.account,
+            client_order_id=command.client_order_id,
+        )
+        .exclude(reason=Reason.DUPLICATE_CLIENT_ORDER_ID)
+        .order_by("shard", "seq")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if rejection is None:
+        raise OrderRejected(
+            Reason.DUPLICATE_CLIENT_ORDER_ID,
+            f"Client order id {command.client_order_id!r} was already used.",
+        )
+    raise OrderRejected(rejection["reason"], rejection["message"])
 
 
 def order_submit_async(user: User, request: OrderRequest, request_id: str) -> None:

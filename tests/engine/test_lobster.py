@@ -515,8 +515,9 @@ class Replay:
         return f"{self.label}-{what}-{self.command_count + 1}"
 
     def rest(self, side: Side, price: int, lots: int, lobster_id: int | None) -> Resting:
+        command_id = self.next_command_id("rest")
         command = NewOrder(
-            command_id=self.next_command_id("rest"),
+            command_id=command_id,
             ts_ns=self.ts_ns,
             user_id=BOOK_USER,
             account=BOOK_ACCOUNT,
@@ -526,7 +527,8 @@ class Replay:
             time_in_force=TimeInForce.GTC,
             price_ticks=price,
             qty_lots=lots,
-            client_order_id=str(lobster_id or ""),
+            # Unique per entry: an order moved to the back re-enters under a new client id.
+            client_order_id=f"{lobster_id or 'unnamed'}-{command_id}",
         )
         events = self.apply(command)
         outcome = events[0]
@@ -627,7 +629,7 @@ class Replay:
             time_in_force=TimeInForce.IOC,
             price_ticks=price,
             qty_lots=lots,
-            client_order_id=self.label,
+            client_order_id=f"street-{self.command_count + 1}",
         )
         events = self.apply(command)
         traded = [

@@ -9,6 +9,7 @@ from apps.matching.engine import (
     DefineInstrument,
     Engine,
     Event,
+    ExpireOrders,
     NewOrder,
     OrderAccepted,
     OrderCancelled,
@@ -177,3 +178,16 @@ def test_the_engine_imports_nothing_outside_the_standard_library() -> None:
                 assert top in sys.stdlib_module_names or name.startswith("apps.matching.engine"), (
                     f"{path.name} imports {name}"
                 )
+
+
+def test_a_client_order_id_is_used_once_per_account_per_session(engine: Engine) -> None:
+    first = order("sell", 100, 4)
+    engine.apply(first)
+    again = NewOrder(**{**{f: getattr(first, f) for f in first.__slots__}, "command_id": "again"})  # type: ignore[arg-type]
+    events = engine.apply(again)
+    assert [(e.kind, getattr(e, "reason", None)) for e in events] == [
+        ("order_rejected", Reason.DUPLICATE_CLIENT_ORDER_ID)
+    ]
+    assert engine.depth("AAPL", Side.SELL) == [(100, 4, 1)]
+    engine.apply(ExpireOrders(command_id="close", ts_ns=10**6))
+    assert isinstance(engine.apply(again)[0], OrderAccepted)

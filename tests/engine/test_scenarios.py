@@ -213,7 +213,8 @@ class Run:
                 time_in_force=TimeInForce(step.tif),
                 price_ticks=step.price,
                 qty_lots=step.qty,
-                client_order_id=step.label,
+                # Unique per command: labels name orders in the tables and may repeat.
+                client_order_id=f"{step.label}-{command_id}",
                 stop_price_ticks=step.stop,
                 display_qty_lots=step.display,
                 post_only=step.post_only,

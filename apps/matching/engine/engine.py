@@ -79,6 +79,9 @@ class Engine:
         self._trades_issued = 0
         self.instruments: dict[str, Instrument] = {}
         self.orders: dict[int, WorkingOrder] = {}
+        # Client order ids each account has used this session, accepted or rejected: a
+        # resubmission is recognised, not executed twice. Cleared at the DAY expiry.
+        self.client_order_ids: dict[str, set[str]] = {}
         # Per-command scratch: the events being produced and the levels touched.
         self._events: list[Event] = []
         self._touched: dict[tuple[str, Side, int], None] = {}
@@ -170,6 +173,20 @@ class Engine:
     # -- new orders -------------------------------------------------------------------------
 
     def _new_order(self, cmd: NewOrder) -> None:
+        coid = cmd.client_order_id
+        if coid:
+            used = self.client_order_ids.get(cmd.account)
+            if used is None:
+                self.client_order_ids[cmd.account] = {coid}
+            elif coid in used:
+                self._reject(
+                    cmd,
+                    Reason.DUPLICATE_CLIENT_ORDER_ID,
+                    f"Client order id {coid!r} was already used by {cmd.account} this session.",
+                )
+                return
+            else:
+                used.add(coid)
         instrument = self.instruments.get(cmd.symbol)
         rejection = self._validate(cmd, instrument)
         if rejection is not None:
@@ -685,6 +702,9 @@ class Engine:
                 self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.time_in_force, len(selected)
             )
         )
+        if cmd.time_in_force is TimeInForce.DAY and not cmd.symbol:
+            # The session is over: client order ids may be used again from the next one.
+            self.client_order_ids.clear()
         for order in selected:
             self._take_out(order, Reason.EXPIRED)
 
@@ -776,6 +796,9 @@ class Engine:
             "last_command_seq": self.last_command_seq,
             "orders_issued": self._orders_issued,
             "trades_issued": self._trades_issued,
+            "client_order_ids": {
+                account: sorted(ids) for account, ids in self.client_order_ids.items()
+            },
             "instruments": [
                 {
                     "symbol": i.symbol,
@@ -824,6 +847,9 @@ class Engine:
         engine.last_command_seq = snapshot["last_command_seq"]
         engine._orders_issued = snapshot["orders_issued"]
         engine._trades_issued = snapshot["trades_issued"]
+        engine.client_order_ids = {
+            account: set(ids) for account, ids in snapshot["client_order_ids"].items()
+        }
         for row in snapshot["orders"]:
             (oid, uid, account, symbol, coid, side, otype, tif, price, leaves, shown, display,
              stop, post_only, stp_mode, stp_key) = row  # fmt: skip

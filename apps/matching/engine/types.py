@@ -50,6 +50,7 @@ class Reason(StrEnum):
     QUANTITY_OUT_OF_RANGE = "quantity_out_of_range"
     INVALID_DISPLAY_QUANTITY = "invalid_display_quantity"
     INVALID_ORDER = "invalid_order"
+    DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
     FOK_NOT_FILLABLE = "fok_not_fillable"
     POST_ONLY_WOULD_TAKE = "post_only_would_take"
     NO_LIQUIDITY = "no_liquidity"
