@@ -5,10 +5,13 @@ from typing import Any
 
 from apps.matching.engine import (
     COMMAND_TYPES,
+    EVENT_TYPES,
     BookDelta,
     Command,
     Event,
+    LevelChange,
     OrderType,
+    Reason,
     Side,
     StpMode,
     TimeInForce,
@@ -68,3 +71,29 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     if isinstance(event, BookDelta):
         fields["changes"] = [change._asdict() for change in event.changes]
     return fields
+
+
+_EVENT_ENUM_FIELDS: dict[str, Any] = {
+    "side": Side,
+    "aggressor_side": Side,
+    "order_type": OrderType,
+    "time_in_force": TimeInForce,
+    "stp_mode": StpMode,
+    "reason": Reason,
+}
+
+
+def event_from_dict(fields: dict[str, Any]) -> Event:
+    """An event back from its logged form (the inverse of `event_to_dict`)."""
+    event_type = EVENT_TYPES[fields["kind"]]
+    values = {
+        name: _EVENT_ENUM_FIELDS[name](value) if name in _EVENT_ENUM_FIELDS else value
+        for name, value in fields.items()
+    }
+    if event_type is BookDelta:
+        values["changes"] = tuple(
+            LevelChange(Side(c["side"]), c["price_ticks"], c["qty_lots"], c["order_count"])
+            for c in fields["changes"]
+        )
+    event: Event = event_type(**values)
+    return event

@@ -95,3 +95,55 @@ class Fill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trade_id} {self.side} {self.qty_lots}@{self.price_ticks}"
+
+
+class Position(models.Model):
+    """An account's net position in an instrument, from its fills.
+
+    Integers throughout: `cost_ticks` is the open position's cost (sum of price ticks * lots
+    of the lots still open), so the average price is cost / |qty|; `realised_pnl_ticks` is in
+    tick-lots (* tick size * lot size = currency). Closing lots take their share of the cost
+    with integer division and the remainder stays in the cost, so no fraction of a tick is lost.
+    """
+
+    account = models.CharField(max_length=32)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
+    qty_lots = models.BigIntegerField(default=0, help_text="Signed: long > 0, short < 0.")
+    cost_ticks = models.BigIntegerField(default=0)
+    realised_pnl_ticks = models.BigIntegerField(default=0)
+    bought_lots = models.BigIntegerField(default=0)
+    sold_lots = models.BigIntegerField(default=0)
+    updated_ts_ns = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account", "instrument__symbol"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "instrument"], name="position_account_instrument_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.instrument_id} {self.qty_lots}"
+
+    def apply_fill(self, side: str, price_ticks: int, qty_lots: int, ts_ns: int) -> None:
+        signed = qty_lots if side == "buy" else -qty_lots
+        if side == "buy":
+            self.bought_lots += qty_lots
+        else:
+            self.sold_lots += qty_lots
+        self.updated_ts_ns = ts_ns
+        if self.qty_lots == 0 or (self.qty_lots > 0) == (signed > 0):
+            self.qty_lots += signed
+            self.cost_ticks += price_ticks * qty_lots
+            return
+        held = abs(self.qty_lots)
+        closing = min(qty_lots, held)
+        cost_closed = self.cost_ticks * closing // held
+        direction = 1 if self.qty_lots > 0 else -1
+        self.realised_pnl_ticks += direction * (price_ticks * closing - cost_closed)
+        self.cost_ticks -= cost_closed
+        self.qty_lots += signed
+        if closing < qty_lots:
+            # The fill went through flat: the rest opens a position the other way.
+            self.cost_ticks = price_ticks * (qty_lots - closing)

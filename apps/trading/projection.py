@@ -12,7 +12,7 @@ from apps.matching.engine import (
     StopTriggered,
     Trade,
 )
-from apps.trading.models import Fill, Order
+from apps.trading.models import Fill, Order, Position
 
 
 class ReadModelProjector:
@@ -128,4 +128,32 @@ class ReadModelProjector:
         # bulk_create returned the new orders' keys (PostgreSQL and SQLite both support it), so
         # the fills' foreign keys resolve now.
         Fill.objects.bulk_create(fills)
+        if fills:
+            self._positions(fills)
         return orders
+
+    def _positions(self, fills: list[Fill]) -> None:
+        keys = {(f.account, f.instrument_id) for f in fills}
+        positions = {
+            (p.account, p.instrument_id): p
+            for p in Position.objects.filter(
+                account__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys}
+            )
+        }
+        created = []
+        for fill in fills:
+            key = (fill.account, fill.instrument_id)
+            position = positions.get(key)
+            if position is None:
+                position = Position(account=fill.account, instrument_id=fill.instrument_id)
+                positions[key] = position
+                created.append(position)
+            position.apply_fill(fill.side, fill.price_ticks, fill.qty_lots, fill.ts_ns)
+        Position.objects.bulk_create(created)
+        existing = [p for p in positions.values() if p.pk is not None and p not in created]
+        if existing:
+            Position.objects.bulk_update(
+                existing,
+                ["qty_lots", "cost_ticks", "realised_pnl_ticks", "bought_lots", "sold_lots",
+                 "updated_ts_ns"],
+            )  # fmt: skip

@@ -1,13 +1,14 @@
 """Reads of the order and fill read models, shaped as the API and the desk show them."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 
 from apps.accounts.models import User
 from apps.instruments.models import Instrument
-from apps.trading.models import Fill, Order
+from apps.trading.models import Fill, Order, Position
 
 
 def ns_to_iso(ts_ns: int) -> str:
@@ -60,3 +61,25 @@ def orders_of(user: User, status: str | None = None) -> QuerySet[Order]:
     elif status == "closed":
         orders = orders.exclude(status__in=Order.OPEN_STATUSES)
     return orders
+
+
+def position_as_dict(position: Position) -> dict[str, Any]:
+    instrument = position.instrument
+    tick, lot = instrument.tick_size, instrument.lot_size
+    held = abs(position.qty_lots)
+    average = (tick * position.cost_ticks / held).quantize(Decimal("0.000001")) if held else None
+    return {
+        "account": position.account,
+        "symbol": instrument.symbol,
+        "quantity": instrument.lots_to_quantity(position.qty_lots),
+        "average_price": str(average) if average is not None else None,
+        "realised_pnl": str((tick * lot * position.realised_pnl_ticks).quantize(Decimal("0.01"))),
+        "bought_quantity": instrument.lots_to_quantity(position.bought_lots),
+        "sold_quantity": instrument.lots_to_quantity(position.sold_lots),
+    }
+
+
+def positions_of(user: User) -> QuerySet[Position]:
+    """Positions of the accounts the user trades."""
+    accounts = user.trading_accounts.values_list("code", flat=True)
+    return Position.objects.filter(account__in=accounts).select_related("instrument")

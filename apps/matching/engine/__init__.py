@@ -51,8 +51,29 @@ COMMAND_TYPES: dict[str, type[Command]] = {
     )
 }
 
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls._field_defaults["kind"]: cls
+    for cls in (
+        InstrumentDefined,
+        OrderAccepted,
+        OrderRejected,
+        Trade,
+        StopTriggered,
+        OrderReduced,
+        OrderCancelled,
+        OrderModified,
+        CancelRejected,
+        ModifyRejected,
+        MassCancelDone,
+        OrdersExpired,
+        CommandRejected,
+        BookDelta,
+    )
+}
+
 __all__ = [
     "COMMAND_TYPES",
+    "EVENT_TYPES",
     "OUTCOME_KINDS",
     "BookDelta",
     "CancelOrder",

@@ -119,3 +119,13 @@ class MeSerializer(serializers.Serializer[None]):
     username = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())
     accounts = serializers.ListField(child=serializers.CharField())
+
+
+class PositionSerializer(serializers.Serializer[None]):
+    account = serializers.CharField()
+    symbol = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Signed: long > 0, short < 0.")
+    average_price = serializers.CharField(allow_null=True)
+    realised_pnl = serializers.CharField()
+    bought_quantity = serializers.IntegerField()
+    sold_quantity = serializers.IntegerField()

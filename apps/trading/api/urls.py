@@ -7,6 +7,7 @@ from apps.trading.api import views
 router = DefaultRouter(trailing_slash=True)
 router.register("instruments", views.InstrumentViewSet, basename="instrument")
 router.register("orders", views.OrderViewSet, basename="order")
+router.register("positions", views.PositionViewSet, basename="position")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -24,9 +24,10 @@ from apps.trading.api.serializers import (
     OrderCreateSerializer,
     OrderModifySerializer,
     OrderSerializer,
+    PositionSerializer,
 )
 from apps.trading.errors import OrderRejected
-from apps.trading.selectors import order_as_dict, orders_of
+from apps.trading.selectors import order_as_dict, orders_of, position_as_dict, positions_of
 from apps.trading.services import (
     MassCancelRequest,
     OrderRequest,
@@ -197,3 +198,11 @@ class OrderViewSet(
     )
     def destroy(self, request: Request, *args: Any, order_id: str = "", **kwargs: Any) -> Response:
         return Response(order_cancel(_user(request), int(order_id)))
+
+
+class PositionViewSet(viewsets.ViewSet):
+    """Net positions of the accounts one trades, with average price and realised P&L."""
+
+    @extend_schema(responses=PositionSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response([position_as_dict(p) for p in positions_of(_user(request))])

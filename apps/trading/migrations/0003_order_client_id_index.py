@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('instruments', '0001_initial'),
-        ('trading', '0002_order_types'),
+        ("instruments", "0001_initial"),
+        ("trading", "0002_order_types"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['account', 'client_order_id'], name='order_account_coid_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["account", "client_order_id"], name="order_account_coid_idx"
+            ),
         ),
     ]
