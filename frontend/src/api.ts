@@ -1,7 +1,7 @@
 // REST client for /api/v1/. Same-origin session auth: the session cookie rides
 // along, and unsafe methods carry Django's CSRF token.
 
-import type { ApiError, Instrument, MassCancelResult, Me, Order } from './types';
+import type { ApiError, Instrument, MassCancelResult, Me, Order, Position } from './types';
 
 const BASE = '/api/v1/';
 
@@ -67,6 +67,7 @@ export const api = {
   me: () => request<Me>('GET', 'me/'),
   instruments: async () => list(await request<Instrument[] | { results: Instrument[] }>('GET', 'instruments/')),
   openOrders: async () => list(await request<Order[] | { results: Order[] }>('GET', 'orders/?status=open')),
+  positions: async () => list(await request<Position[] | { results: Position[] }>('GET', 'positions/')),
   cancelOrder: (orderId: number) => request<Order>('DELETE', `orders/${orderId}/`),
   /** Cancels every open order of the signed-in trader (no filters). */
   massCancel: () => request<MassCancelResult>('POST', 'orders/mass-cancel/', {}),

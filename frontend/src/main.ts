@@ -9,6 +9,8 @@ import { acceptedText, cancelledText, isOperatorCancel, modifiedText, termsText 
 import { byId, setAttr, setText } from './dom';
 import { Fills } from './fills';
 import { OpenOrders } from './orders';
+import { Positions } from './positions';
+import { tickDecimals } from './price';
 import { DeskSocket, type ConnState } from './socket';
 import { Tape } from './tape';
 import { Ticket, type TicketOrder } from './ticket';
@@ -33,6 +35,7 @@ class Desk {
   private readonly tape = new Tape();
   private readonly fills = new Fills();
   private readonly orders: OpenOrders;
+  private readonly positions: Positions;
   private readonly ticket: Ticket;
   private readonly cancelAll: CancelAll;
   private readonly conn = byId('conn');
@@ -61,6 +64,12 @@ class Desk {
     this.ticket = new Ticket((o) => this.submit(o));
     this.ticket.setAccounts(me.accounts);
     this.orders.showAccounts(me.accounts.length > 1);
+    this.positions = new Positions(
+      api.positions,
+      (symbol) => tickDecimals(this.instruments.get(symbol)?.tick_size ?? '0.01'),
+      (err) => this.ticket.status(`Could not load positions: ${errorText(err)}`, 'error'),
+    );
+    this.positions.showAccounts(me.accounts.length > 1);
     this.cancelAll = new CancelAll({
       run: api.massCancel,
       status: (text, kind) => this.ticket.status(text, kind),
@@ -87,6 +96,7 @@ class Desk {
     const first = remembered && this.instruments.has(remembered) ? remembered : this.picker.value;
     this.select(first);
     this.reloadOrders();
+    this.positions.reload();
     this.socket.connect();
   }
 
@@ -101,8 +111,9 @@ class Desk {
 
   private onOpen(): void {
     this.book.resubscribe();
-    // Order events may have been missed while disconnected.
+    // Order events and fills may have been missed while disconnected.
     this.reloadOrders();
+    this.positions.reload();
   }
 
   private onState(state: ConnState): void {
@@ -229,6 +240,7 @@ class Desk {
         break;
       case 'trade':
         if (f.symbol === this.book.symbol) this.tape.add(f);
+        this.positions.trade(f);
         break;
       case 'order.accepted': {
         this.orders.upsert(f.order);
@@ -268,6 +280,7 @@ class Desk {
       case 'fill':
         this.orders.applyFill(f.fill);
         this.fills.add(f.fill);
+        this.positions.fillSeen();
         break;
       case 'error': {
         const p = this.settle(f.request_id);

@@ -56,6 +56,19 @@ export interface Fill {
   ts: string;
 }
 
+/** Net position of one account in one instrument, from GET /api/v1/positions/. */
+export interface Position {
+  account: string;
+  symbol: string;
+  /** Signed: negative when short. */
+  quantity: number;
+  /** Null when flat. */
+  average_price: string | null;
+  realised_pnl: string;
+  bought_quantity: number;
+  sold_quantity: number;
+}
+
 /** One L2 level: [price, quantity, order count]. */
 export type Level = [price: string, quantity: number, count: number];
 
