@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.ActingUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -99,7 +100,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     # A file, not memory, so that the live desk the browser tests start can share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-desk.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -174,6 +175,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.trading.tasks.expire_day_orders",
         "schedule": crontab(hour=_close_hour, minute=_close_minute, day_of_week="mon-fri"),
     },
+    # Nightly, when the desk is quiet: the walk reads every row of the log.
+    "audit-verify-chain": {
+        "task": "apps.audit.tasks.verify_chain",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "audit-purge-expired": {
+        "task": "apps.audit.tasks.purge_expired",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -183,6 +193,12 @@ MATCHER_SHARD_COUNT = env.int("MATCHER_SHARD_COUNT", default=1)
 MATCHER_KEY_PREFIX = env.str("MATCHER_KEY_PREFIX", default="cwts")
 MATCHER_HEARTBEAT_MAX_AGE_S = env.float("MATCHER_HEARTBEAT_MAX_AGE_S", default=5.0)
 ORDER_REPLY_TIMEOUT_S = env.float("ORDER_REPLY_TIMEOUT_S", default=5.0)
+
+# The event log: how long rows are kept (seven years and the two leap days they contain), and
+# how many rows one purge transaction removes.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
+AUDIT_PURGE_BATCH_ROWS = env.int("AUDIT_PURGE_BATCH_ROWS", default=10_000)
+
 # Commands between engine snapshots: recovery replays at most this many from the log.
 MATCHER_SNAPSHOT_EVERY = env.int("MATCHER_SNAPSHOT_EVERY", default=50_000)
 

@@ -11,7 +11,7 @@ ADMIN: Final = "admin"
 ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
     TRADER: ("trading.submit_order", "trading.cancel_order"),
     RISK_MANAGER: ("trading.view_all_orders", "trading.cancel_any_order"),
-    AUDITOR: ("audit.view_eventrecord", "trading.view_all_orders"),
+    AUDITOR: ("audit.view_eventrecord", "audit.view_legalhold", "trading.view_all_orders"),
     ADMIN: (
         "trading.view_all_orders",
         "audit.view_eventrecord",
@@ -19,5 +19,8 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "instruments.change_instrument",
         "accounts.add_tradingaccount",
         "accounts.change_tradingaccount",
+        "audit.view_legalhold",
+        "audit.add_legalhold",
+        "audit.change_legalhold",
     ),
 }

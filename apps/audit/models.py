@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -38,3 +40,80 @@ class EventRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shard}:{self.seq} {self.kind}"
+
+
+class ChainLock(models.Model):
+    """One row per chain that several processes append to (the web-side chain): writers lock
+    the row for the length of their transaction, so that seq stays gapless and each row links
+    to the hash of the row before it."""
+
+    shard = models.PositiveSmallIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"chain lock {self.shard}"
+
+
+class PurgeGrant(models.Model):
+    """Permission for the database to delete event-log rows of one shard up to `through_seq`.
+
+    The append-only triggers refuse every DELETE unless a grant covers the row. The purge
+    writes its grant and removes it again inside one transaction, so no other transaction
+    ever sees a grant (PostgreSQL), or can run beside it at all (SQLite)."""
+
+    shard = models.PositiveSmallIntegerField(primary_key=True)
+    through_seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"purge grant {self.shard}:{self.through_seq}"
+
+
+class RetentionCheckpoint(models.Model):
+    """The last purged row of a shard: its seq and hash. The first remaining row's prev_hash
+    must equal `hash`, so the rest of the chain verifies without the purged prefix."""
+
+    shard = models.PositiveSmallIntegerField(unique=True)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    ts_ns = models.BigIntegerField(help_text="Time of the last purged row, integer ns UTC.")
+    purged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["shard"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.shard}:{self.seq}"
+
+
+class LegalHold(models.Model):
+    """Rows that must outlive their retention period: those of an account, an instrument or a
+    time range (any combination; a blank criterion matches everything). While a hold is not
+    released, the purge stops before the first row it matches on every shard."""
+
+    account = models.CharField(max_length=32, blank=True)
+    symbol = models.CharField(max_length=16, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True, help_text="Inclusive; blank: open.")
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Exclusive; blank: open.")
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="legal_holds_placed"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legal_holds_released",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        scope = " ".join(part for part in (self.account, self.symbol) if part) or "all rows"
+        return f"hold on {scope}: {self.reason}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The hold must end after it starts."})

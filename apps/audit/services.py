@@ -1,14 +1,29 @@
-"""Appending to the event log. Only the matcher of a shard writes that shard's rows."""
+"""Appending to the event log.
+
+Each shard's matcher is the only writer of that shard's rows (`journal_append`). Web-side
+events (logins, role and entitlement changes, audit searches and exports, verifications,
+purges) have their own chain, shard WEB_SHARD, which many processes append to through
+`web_event_record`.
+"""
 
 import hashlib
 import json
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from apps.audit.models import EventRecord
+from django.db import transaction
+
+from apps.audit.models import ChainLock, EventRecord, RetentionCheckpoint
 
 GENESIS_HASH = "0" * 64
+# The web tier's chain. Matcher shards are small numbers; this is the largest value the
+# shard column holds on every database, so the two can never meet.
+WEB_SHARD = 32767
 # Columns copied out of the payload so that auditors can search on them.
 _INDEXED = (
     "account",
@@ -22,6 +37,12 @@ _INDEXED = (
     "time_in_force",
     "reason",
 )
+# Every column that `record_columns` derives from a payload.
+RECORD_COLUMNS = (*_INDEXED, "actor_user_id")
+
+# The user on whose behalf the current code runs, for events a signal records without a
+# request in hand (a role change made in the admin, say). Set it with `acting_user`.
+acting_user_id: ContextVar[int | None] = ContextVar("audit_acting_user_id", default=None)
 
 
 @dataclass(slots=True, frozen=True)
@@ -32,6 +53,16 @@ class LogEntry:
     command_id: str
     payload: dict[str, Any]
     stream_id: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class ChainTail:
+    """Where a shard's chain ends: the seq, hash and time of its last row (or of the retention
+    checkpoint when every row has been purged; seq 0 and the genesis hash when it is new)."""
+
+    seq: int
+    hash: str
+    ts_ns: int
 
 
 def canonical_json(value: Any) -> str:
@@ -53,9 +84,52 @@ def entry_hash(prev_hash: str, shard: int, entry: LogEntry) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+def record_columns(payload: dict[str, Any]) -> dict[str, Any]:
+    """The searchable columns of a row, derived from its payload.
+
+    The hash covers the payload, not these columns; verification derives them again with this
+    same function, so a column edited on its own does not go unnoticed."""
+    columns: dict[str, Any] = {
+        name: payload[name] for name in _INDEXED if payload.get(name) is not None
+    }
+    if "order_id" not in columns and "taker_order_id" in payload:
+        columns["order_id"] = payload["taker_order_id"]
+    columns["actor_user_id"] = payload.get("user_id", payload.get("taker_user_id"))
+    return columns
+
+
+def _record(shard: int, entry: LogEntry, prev_hash: str) -> EventRecord:
+    return EventRecord(
+        shard=shard,
+        seq=entry.seq,
+        ts_ns=entry.ts_ns,
+        kind=entry.kind,
+        command_id=entry.command_id,
+        stream_id=entry.stream_id,
+        payload=entry.payload,
+        prev_hash=prev_hash,
+        hash=entry_hash(prev_hash, shard, entry),
+        **record_columns(entry.payload),
+    )
+
+
+def chain_tail(shard: int) -> ChainTail:
+    last = (
+        EventRecord.objects.filter(shard=shard)
+        .order_by("-seq")
+        .values_list("seq", "hash", "ts_ns")
+        .first()
+    )
+    if last is not None:
+        return ChainTail(*last)
+    checkpoint = RetentionCheckpoint.objects.filter(shard=shard).first()
+    if checkpoint is not None:
+        return ChainTail(checkpoint.seq, checkpoint.hash, checkpoint.ts_ns)
+    return ChainTail(0, GENESIS_HASH, 0)
+
+
 def last_hash(shard: int) -> str:
-    last = EventRecord.objects.filter(shard=shard).order_by("-seq").values_list("hash", flat=True)
-    return last.first() or GENESIS_HASH
+    return chain_tail(shard).hash
 
 
 def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> str:
@@ -65,27 +139,77 @@ def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> s
     """
     rows = []
     for entry in entries:
-        digest = entry_hash(prev_hash, shard, entry)
-        payload = entry.payload
-        actor = payload.get("user_id", payload.get("taker_user_id"))
-        indexed = {name: payload[name] for name in _INDEXED if payload.get(name) is not None}
-        if "order_id" not in indexed and "taker_order_id" in payload:
-            indexed["order_id"] = payload["taker_order_id"]
-        rows.append(
-            EventRecord(
-                shard=shard,
-                seq=entry.seq,
-                ts_ns=entry.ts_ns,
-                kind=entry.kind,
-                command_id=entry.command_id,
-                stream_id=entry.stream_id,
-                actor_user_id=actor,
-                payload=payload,
-                prev_hash=prev_hash,
-                hash=digest,
-                **indexed,
-            )
-        )
-        prev_hash = digest
+        row = _record(shard, entry, prev_hash)
+        rows.append(row)
+        prev_hash = row.hash
     EventRecord.objects.bulk_create(rows)
     return prev_hash
+
+
+def _chain_lock(shard: int) -> None:
+    """Hold the right to append to `shard` until the current transaction ends."""
+    # The lock row is created on first use (a flush or a fresh database has none); with
+    # ON CONFLICT DO NOTHING / INSERT OR IGNORE two first writers cannot both fail.
+    ChainLock.objects.bulk_create([ChainLock(shard=shard)], ignore_conflicts=True)
+    # PostgreSQL: the row lock queues every other writer of this chain behind us until we
+    # commit, so no two of them read the same tail. SQLite ignores FOR UPDATE, but the
+    # insert above has already taken the database's single write lock, which it holds to
+    # commit as well, so the tail read below is just as exclusive.
+    ChainLock.objects.select_for_update().get(shard=shard)
+
+
+def web_event_record(
+    kind: str,
+    *,
+    actor_user_id: int | None,
+    payload: dict[str, Any],
+    account: str = "",
+    symbol: str = "",
+    order_id: int | None = None,
+    client_order_id: str = "",
+    reason: str = "",
+) -> EventRecord:
+    """Append one web-side event to the WEB_SHARD chain and return its row.
+
+    The row's payload holds the searchable fields (so that the hash covers them) and the
+    caller's `payload` under "detail". It commits or rolls back with the caller's transaction.
+    """
+    hashed_payload: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("user_id", actor_user_id),
+            ("account", account),
+            ("symbol", symbol),
+            ("order_id", order_id),
+            ("client_order_id", client_order_id),
+            ("reason", reason),
+        )
+        if value not in (None, "")
+    }
+    # Through JSON and back, so that the hash covers exactly what the database will return
+    # (tuples become lists, keys strings).
+    hashed_payload["detail"] = json.loads(canonical_json(payload))
+    with transaction.atomic():
+        _chain_lock(WEB_SHARD)
+        tail = chain_tail(WEB_SHARD)
+        entry = LogEntry(
+            seq=tail.seq + 1,
+            # Time never runs backwards along the chain, even when the wall clock does.
+            ts_ns=max(time.time_ns(), tail.ts_ns + 1),
+            kind=kind,
+            command_id=uuid.uuid4().hex,
+            payload=hashed_payload,
+        )
+        row = _record(WEB_SHARD, entry, tail.hash)
+        row.save(force_insert=True)
+    return row
+
+
+@contextmanager
+def acting_user(user_id: int | None) -> Iterator[None]:
+    """Attribute the web-side events recorded inside the block to `user_id`."""
+    token = acting_user_id.set(user_id)
+    try:
+        yield
+    finally:
+        acting_user_id.reset(token)

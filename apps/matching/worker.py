@@ -402,20 +402,24 @@ class Matcher:
     def _after_commit(
         self, outcomes: list[tuple[Incoming, list[Event]]], orders: dict[int, Order]
     ) -> None:
-        pipe = self.redis.pipeline(transaction=False)
         frames: Frames = []
         touched_books: dict[str, None] = {}
+        replies: list[tuple[str, str]] = []
         for incoming, events in outcomes:
             if incoming.want_reply:
-                reply_key = keys.reply(incoming.command.command_id)
-                pipe.lpush(reply_key, json.dumps(self._reply(events[0], orders)))
-                pipe.expire(reply_key, REPLY_TTL_S)
+                reply = json.dumps(self._reply(events[0], orders))
+                replies.append((keys.reply(incoming.command.command_id), reply))
             for event in events:
                 frames.extend(self._frames(event, incoming, orders))
                 if isinstance(event, BookDelta):
                     touched_books[event.symbol] = None
+        # Books first, then answers: a caller who has its answer reads a book that includes it.
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_snapshots(pipe, touched_books)
+        for reply_key, reply in replies:
+            pipe.lpush(reply_key, reply)
+            pipe.expire(reply_key, REPLY_TTL_S)
         pipe.execute()
-        self._store_snapshots(touched_books)
         self.publisher.publish(frames)
 
     # -- presentation -----------------------------------------------------------------------
@@ -567,9 +571,10 @@ class Matcher:
         }
 
     def _store_snapshots(self, symbols: dict[str, Any]) -> None:
-        if not symbols:
-            return
         pipe = self.redis.pipeline(transaction=False)
+        self._queue_snapshots(pipe, symbols)
+        pipe.execute()
+
+    def _queue_snapshots(self, pipe: Any, symbols: dict[str, Any]) -> None:
         for symbol in symbols:
             pipe.set(keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
-        pipe.execute()
