@@ -142,6 +142,7 @@ VALID_ORDER = {
         ({"type": "order.cancel", "order_id": "seven"}, "error", "invalid_field"),
         ({"type": "order.cancel", "order_id": 424242}, "error", "order_not_found"),
         ({"type": "book.subscribe", "symbol": "../etc"}, "error", "invalid_field"),
+        ({**VALID_ORDER, "client_order_id": "a\x00b"}, "order.rejected", "invalid_client_order_id"),
     ],
 )
 async def test_a_bad_message_gets_an_error_frame_and_changes_nothing(

@@ -179,3 +179,34 @@ def test_the_simulator_trades_through_the_gateway(running_matcher: Matcher, trad
     orders = Order.objects.filter(user=trader)
     assert orders.count() >= 7  # at most one of the eight steps is a cancel
     assert set(orders.values_list("account", flat=True)) == {"ACC-1"}
+
+
+GOOD_NEW_ORDER = {
+    "kind": "new_order", "command_id": "poison", "ts_ns": 0, "account": "ACC-1",
+    "symbol": "AAPL", "side": "buy", "order_type": "limit", "time_in_force": "GTC",
+    "price_ticks": 23240, "qty_lots": 10, "client_order_id": "p-1",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"client_order_id": "a\x00b"},
+        {"command_id": "c" * 65},
+        {"account": "A" * 40},
+        {"price_ticks": 2**64},
+        {"user_id": 987654321},
+    ],
+    ids=["nul-in-text", "long-command-id", "long-account", "int-overflow", "unknown-user"],
+)
+def test_an_entry_the_journal_cannot_hold_is_rejected_and_the_shard_goes_on(
+    running_matcher: Matcher, trader: User, poison: dict[str, object]
+) -> None:
+    entry = {**GOOD_NEW_ORDER, "user_id": trader.pk, **poison}
+    redis_client().xadd(
+        keys.command_stream(0), {"command": json.dumps(entry), "request_id": "", "reply": ""}
+    )
+    after = order_submit(trader, OrderRequest("AAPL", "sell", "limit", "232.60", 10, "GTC", "ok"))
+    assert after["status"] == "new"
+    assert EventRecord.objects.filter(kind="unparseable").count() == 1
+    assert EventRecord.objects.filter(kind="command_rejected", reason="malformed_command").exists()

@@ -29,6 +29,29 @@ class MalformedCommand(ValueError):
     """A stream entry that does not describe a valid command."""
 
 
+# What the journal's columns hold: a value outside these never reaches the database, where it
+# would fail the whole batch; it makes its command unparseable instead.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+TEXT_MAX_LENGTH = {
+    "command_id": 64,
+    "account": 32,
+    "symbol": 16,
+    "client_order_id": 64,
+    "stp_group": 32,
+}
+DEFAULT_TEXT_MAX_LENGTH = 200
+
+
+def checked_text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise MalformedCommand(f"{name} must be a string")
+    if len(value) > TEXT_MAX_LENGTH.get(name, DEFAULT_TEXT_MAX_LENGTH):
+        raise MalformedCommand(f"{name} is too long")
+    if not value.isprintable():
+        raise MalformedCommand(f"{name} holds control characters")
+    return value
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
     return dataclasses.asdict(command)
 
@@ -56,12 +79,15 @@ def command_from_dict(fields: dict[str, Any]) -> Command:
                 value = _ENUM_FIELDS[name](value)
             except ValueError as exc:
                 raise MalformedCommand(f"bad {name} {value!r}") from exc
-        elif field.type in ("int", int) and (type(value) is not int):
-            raise MalformedCommand(f"{name} must be an integer")
+        elif field.type in ("int", int):
+            if type(value) is not int:
+                raise MalformedCommand(f"{name} must be an integer")
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise MalformedCommand(f"{name} is out of range")
         elif field.type in ("bool", bool) and type(value) is not bool:
             raise MalformedCommand(f"{name} must be true or false")
-        elif field.type in ("str", str) and not isinstance(value, str):
-            raise MalformedCommand(f"{name} must be a string")
+        elif field.type in ("str", str):
+            value = checked_text(name, value)
         values[name] = value
     return command_type(**values)
 

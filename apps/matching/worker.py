@@ -20,12 +20,16 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
 
+from apps.accounts.models import User
 from apps.audit.models import EventRecord
 from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
 from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.codec import (
+    INT64_MAX,
+    INT64_MIN,
     MalformedCommand,
+    checked_text,
     command_from_dict,
     command_to_dict,
     event_to_dict,
@@ -118,6 +122,7 @@ class Matcher:
         self._commands_since_snapshot = 0
         self.snapshot_every = settings.MATCHER_SNAPSHOT_EVERY
         self._backoff_s = MIN_BACKOFF_S
+        self._known_users: set[int] = set()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -322,16 +327,32 @@ class Matcher:
                 raise MalformedCommand("the command is not an object")
             raw["ts_ns"] = ts_ns
             command = command_from_dict(raw)
+            user_id = getattr(command, "user_id", None)
+            if user_id is not None and not self._user_known(user_id):
+                raise MalformedCommand(f"user {user_id} is unknown")
         except (ValueError, MalformedCommand) as exc:
             user_id = raw.get("user_id") if isinstance(raw, dict) else None
             command_id = raw.get("command_id") if isinstance(raw, dict) else None
+            try:
+                command_id = checked_text("command_id", command_id)
+            except MalformedCommand:
+                command_id = stream_id
             command = Unparseable(
-                command_id=command_id if isinstance(command_id, str) else stream_id,
+                command_id=command_id,
                 ts_ns=ts_ns,
-                user_id=user_id if type(user_id) is int else 0,
+                user_id=user_id if type(user_id) is int and self._user_known(user_id) else 0,
                 error=str(exc)[:200],
             )
         return Incoming(stream_id, command, request_id, want_reply)
+
+    def _user_known(self, user_id: int) -> bool:
+        """Whether the user exists (the read models refer to it); cached, asked on a miss."""
+        if user_id in self._known_users:
+            return True
+        if not INT64_MIN <= user_id <= INT64_MAX or not User.objects.filter(pk=user_id).exists():
+            return False
+        self._known_users.add(user_id)
+        return True
 
     def sync_instruments(self) -> None:
         """List or update the shard's instruments from the reference data, as commands."""

@@ -111,6 +111,12 @@ def order_build(user: User, request: OrderRequest) -> tuple[Instrument, NewOrder
     if instrument is None:
         raise OrderRejected("unknown_instrument", f"Instrument {request.symbol!r} is not listed.")
     account = _resolve_account(user, request.account)
+    coid = request.client_order_id
+    if not coid or len(coid) > 64 or not coid.isprintable():
+        raise OrderRejected(
+            "invalid_client_order_id",
+            "The client order id must be 1 to 64 printable characters.",
+        )
     try:
         side = Side(request.side)
         order_type = OrderType(request.order_type)
