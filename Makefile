@@ -75,6 +75,7 @@ test: $(VENV)/.installed frontend chromium
 
 bench: $(VENV)/.installed
 	SECRET_KEY=bench-only $(BIN)/python manage.py bench_engine
+	SECRET_KEY=bench-only $(BIN)/python manage.py bench_pipeline
 
 clean:
 	rm -rf $(VENV) var static/desk frontend/node_modules
