@@ -33,10 +33,16 @@ async def listen(*groups: str) -> tuple[BaseChannelLayer, str]:
     return layer, channel
 
 
+_received: dict[str, list[dict[str, Any]]] = {}
+
+
 async def next_frame(layer: BaseChannelLayer, channel: str) -> dict[str, Any]:
-    message = await asyncio.wait_for(layer.receive(channel), timeout=10)
-    frame: dict[str, Any] = message["frame"]
-    return frame
+    """The next frame on `channel`; the matcher sends each group a batch's frames at once."""
+    pending = _received.setdefault(channel, [])
+    if not pending:
+        message = await asyncio.wait_for(layer.receive(channel), timeout=10)
+        pending.extend(message["frames"])
+    return pending.pop(0)
 
 
 async def send_order(user: User, side: str, price: str, qty: int, request_id: str = "") -> str:

@@ -207,6 +207,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except OrderRejected as exc:
             await self._error(request_id, exc.code, exc.message)
 
-    async def desk_frame(self, message: dict[str, Any]) -> None:
-        """A frame the matcher published to one of this connection's groups."""
-        await self.send_json(message["frame"])
+    async def desk_frames(self, message: dict[str, Any]) -> None:
+        """Frames the matcher published to one of this connection's groups, in order."""
+        for frame in message["frames"]:
+            await self.send_json(frame)

@@ -56,7 +56,7 @@ from apps.matching.engine import (
     Unparseable,
 )
 from apps.matching.models import EngineSnapshot
-from apps.matching.publisher import Publisher
+from apps.matching.publisher import Frames, Publisher
 from apps.matching.redis import redis_client
 from apps.trading.errors import REASON_STATUS
 from apps.trading.models import Order
@@ -73,7 +73,6 @@ INSTRUMENT_SYNC_EVERY_S = 10.0
 MIN_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
 
-Frames = list[tuple[str, dict[str, Any]]]
 StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
