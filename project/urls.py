@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/audit/", include("apps.audit.api.urls")),
     path("api/v1/", include("apps.trading.api.urls")),
     path("", include("apps.desk.urls")),
 ]

@@ -3,7 +3,7 @@ import time
 
 import redis
 from django.conf import settings
-from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.generic import TemplateView
@@ -18,6 +18,14 @@ MATCHER_STATES = {
 
 class DeskView(LoginRequiredMixin, TemplateView):
     template_name = "desk/desk.html"
+
+
+class AuditView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """The auditors' page: search, order life, export and verification of the event log.
+    Anonymous visitors are sent to log in; signed-in users without the permission get 403."""
+
+    template_name = "desk/audit.html"
+    permission_required = "audit.view_eventrecord"
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
