@@ -145,3 +145,11 @@ def log_in(browser: Browser, desk: LiveDesk, username: str, password: str) -> Pa
     page.wait_for_url(f"{desk.url}/")
     expect(page.locator("#conn")).to_have_text("live")
     return page
+
+
+def place(page: Page, side: str, price: str, quantity: int) -> None:
+    """Send a limit GTC order from the desk's ticket, as a trader would."""
+    page.select_option("#ticket-side", side)
+    page.fill("#ticket-price", price)
+    page.fill("#ticket-qty", str(quantity))
+    page.click("#ticket-submit")

@@ -1,19 +1,12 @@
 """Both sides of a trade see their new position on the desk, without reloading."""
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from apps.accounts.models import User
-from tests.browser.conftest import LiveDesk, log_in
+from tests.browser.conftest import LiveDesk, log_in, place
 
 pytestmark = pytest.mark.browser
-
-
-def place(page: Page, side: str, price: str, quantity: int) -> None:
-    page.select_option("#ticket-side", side)
-    page.fill("#ticket-price", price)
-    page.fill("#ticket-qty", str(quantity))
-    page.click("#ticket-submit")
 
 
 def test_a_trade_shows_in_both_traders_positions(

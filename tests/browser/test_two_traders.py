@@ -1,19 +1,12 @@
 """Two traders in two browsers trade with each other, live, without reloading."""
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from apps.accounts.models import User
-from tests.browser.conftest import LiveDesk, log_in
+from tests.browser.conftest import LiveDesk, log_in, place
 
 pytestmark = pytest.mark.browser
-
-
-def place(page: Page, side: str, price: str, quantity: int) -> None:
-    page.select_option("#ticket-side", side)
-    page.fill("#ticket-price", price)
-    page.fill("#ticket-qty", str(quantity))
-    page.click("#ticket-submit")
 
 
 def test_two_traders_see_each_others_orders_and_their_trade_live(
