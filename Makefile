@@ -76,6 +76,7 @@ test: $(VENV)/.installed frontend chromium
 bench: $(VENV)/.installed
 	SECRET_KEY=bench-only $(BIN)/python manage.py bench_engine
 	SECRET_KEY=bench-only $(BIN)/python manage.py bench_pipeline
+	SECRET_KEY=bench-only $(BIN)/python manage.py bench_audit_search
 
 clean:
 	rm -rf $(VENV) var static/desk frontend/node_modules

@@ -37,9 +37,6 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import Any, cast
 
-import environ
-import psycopg
-import psycopg.sql
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -54,6 +51,7 @@ from apps.matching.management.commands.bench_engine import (
     WorkloadBuilder,
 )
 from apps.matching.redis import redis_client
+from project.benchdb import ScratchDatabase as Database
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cwts_bench"
 SHARD = 0
@@ -77,67 +75,6 @@ FLOOD_POLL_S = 0.005
 
 
 # -- the database of the benchmark ------------------------------------------------------------
-
-
-@dataclass(slots=True, frozen=True)
-class Database:
-    url: str
-    name: str
-    user: str
-    password: str
-    host: str
-    port: int
-
-    @classmethod
-    def from_url(cls, url: str) -> "Database":
-        config = environ.Env.db_url_config(url)
-        if config["ENGINE"] != "django.db.backends.postgresql":
-            raise CommandError(f"--database-url must name a PostgreSQL database, not {url!r}.")
-        name = str(config["NAME"])
-        # The database is dropped and created again: never one that is not the benchmark's.
-        if "bench" not in name:
-            raise CommandError(
-                f"Refusing to drop and recreate database {name!r}: the benchmark's database "
-                f"name must contain 'bench'."
-            )
-        return cls(
-            url,
-            name,
-            str(config["USER"] or "postgres"),
-            str(config["PASSWORD"] or ""),
-            str(config["HOST"] or "127.0.0.1"),
-            int(config["PORT"] or 5432),
-        )
-
-    def maintenance(self) -> psycopg.Connection[Any]:
-        """A connection to the server's `postgres` database, to drop and create ours."""
-        try:
-            return psycopg.connect(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self.password or None,
-                dbname="postgres",
-                autocommit=True,
-                connect_timeout=5,
-            )
-        except psycopg.OperationalError as exc:
-            raise CommandError(
-                f"PostgreSQL is not reachable at {self.host}:{self.port} as {self.user!r}, and "
-                f"the pipeline benchmark journals to PostgreSQL: start it, or point "
-                f"--database-url at one. ({' '.join(str(exc).split())})"
-            ) from None
-
-    def recreate(self) -> None:
-        with self.maintenance() as admin:
-            name = psycopg.sql.Identifier(self.name)
-            admin.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            admin.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(name))
-
-    def drop(self) -> None:
-        with self.maintenance() as admin:
-            name = psycopg.sql.Identifier(self.name)
-            admin.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
 # -- the client -------------------------------------------------------------------------------
