@@ -158,7 +158,7 @@ class Command(BaseCommand):
                         10000 + g %% 100, 1 + g %% 50, 'limit', 'GTC',
                         CASE WHEN g %% {len(KINDS)} = 4 THEN 'cancelled_by_user' ELSE '' END,
                         '{{}}'::jsonb, repeat('0', 64), repeat('0', 64)
-                    FROM generate_series(%s, %s) AS g
+                    FROM generate_series(%s::bigint, %s::bigint) AS g
                     """,  # noqa: S608 - every interpolated value is this module's constant
                     [first, last],
                 )
