@@ -17,7 +17,7 @@ from apps.matching import keys
 from apps.matching.engine import Side
 from apps.matching.redis import redis_client
 from apps.matching.worker import Matcher
-from apps.trading.models import Order
+from apps.trading.models import Fill, Order
 from apps.trading.services import OrderRequest, command_send, order_build, order_submit
 from tests.conftest import RunningMatcher
 
@@ -180,11 +180,17 @@ def test_a_restarted_matcher_rebuilds_its_books_from_the_log(
     assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_the_simulator_trades_through_the_gateway(running_matcher: Matcher, trader: User) -> None:
-    call_command("simulate", user=trader.username, symbols="AAPL", rate=1000, count=8, seed=3)
-    orders = Order.objects.filter(user=trader)
-    assert orders.count() >= 7  # at most one of the eight steps is a cancel
-    assert set(orders.values_list("account", flat=True)) == {"ACC-1"}
+def test_the_simulator_trades_through_the_gateway(
+    running_matcher: Matcher, trader: User, second_trader: User
+) -> None:
+    call_command(
+        "simulate", user=trader.username, taker=second_trader.username, symbols="AAPL",
+        rate=1000, count=40, seed=3,
+    )  # fmt: skip
+    assert set(Order.objects.filter(user=trader).values_list("account", flat=True)) == {"ACC-1"}
+    assert Order.objects.filter(user=second_trader, time_in_force="IOC").exists()
+    # The taker's crossing orders meet the quotes: the demo prints trades.
+    assert Fill.objects.filter(user=second_trader, liquidity="taker").exists()
 
 
 GOOD_NEW_ORDER = {

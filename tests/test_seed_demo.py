@@ -25,3 +25,4 @@ def test_seeding_twice_gives_the_same_demo_desk() -> None:
     assert User.objects.get(username="auditor1").has_perm("audit.view_eventrecord")
     assert not User.objects.get(username="auditor1").has_perm("trading.submit_order")
     assert User.objects.get(username="admin").is_staff
+    assert User.objects.get(username="sim-taker").role_names == ["trader"]

@@ -26,8 +26,11 @@ DEMO_USERS: list[tuple[str, str, list[str], bool]] = [
     ("risk1", roles.RISK_MANAGER, [], False),
     ("auditor1", roles.AUDITOR, [], False),
     ("admin", roles.ADMIN, [], True),
-    # The demo flow simulator trades as a named algorithm on its own account.
+    # The demo flow simulator trades as two named algorithms on accounts of their own: one
+    # quotes, the other crosses the spread (one account alone would only meet itself, and
+    # self-trade prevention would cancel instead of print).
     ("sim-mm", roles.TRADER, ["SIM-MM"], False),
+    ("sim-taker", roles.TRADER, ["SIM-TK"], False),
 ]
 
 

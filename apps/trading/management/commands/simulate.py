@@ -22,7 +22,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", default="sim-mm")
+        parser.add_argument("--user", default="sim-mm", help="Quotes passively.")
+        parser.add_argument(
+            "--taker", default="sim-taker", help="Crosses the spread (the quoting user if absent)."
+        )
         parser.add_argument("--symbols", default="AAPL,MSFT,AMZN,GOOG,INTC")
         parser.add_argument("--rate", type=float, default=10.0, help="Orders per second.")
         parser.add_argument("--seed", type=int, default=7)
@@ -33,6 +36,7 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["user"]).first()
         if user is None:
             raise CommandError(f"No user {options['user']!r}: run `manage.py seed_demo` first.")
+        taker = User.objects.filter(username=options["taker"]).first() or user
         symbols = options["symbols"].split(",")
         instruments = list(Instrument.objects.filter(symbol__in=symbols, is_active=True))
         if not instruments:
@@ -46,13 +50,14 @@ class Command(BaseCommand):
         sent = 0
         while not stop.is_set() and (options["count"] == 0 or sent < options["count"]):
             instrument = rng.choice(instruments)
-            self._step(user, instrument, mid_ticks, rng, options["max_open"], sent)
+            self._step(user, taker, instrument, mid_ticks, rng, options["max_open"], sent)
             sent += 1
             stop.wait(1.0 / options["rate"])
 
     def _step(
         self,
         user: User,
+        taker: User,
         instrument: Instrument,
         mid_ticks: dict[str, int],
         rng: random.Random,
@@ -71,20 +76,23 @@ class Command(BaseCommand):
                 order_cancel(user, working[0])
                 return
             side = rng.choice(("buy", "sell"))
-            # Mostly passive quotes a few ticks from the mid; about one in three crosses the spread.
-            offset = rng.randint(1, 6) if rng.random() > 0.3 else -rng.randint(0, 2)
+            # Mostly passive quotes a few ticks from the mid; about one in three crosses the
+            # spread, sent by the taker so that it meets the quotes and prints.
+            crosses = rng.random() < 0.3
+            offset = -rng.randint(0, 2) if crosses else rng.randint(1, 6)
             price_ticks = (
                 mid_ticks[symbol] - offset if side == "buy" else mid_ticks[symbol] + offset
             )
             order_submit(
-                user,
+                taker if crosses else user,
                 OrderRequest(
                     symbol=symbol,
                     side=side,
                     order_type="limit",
                     price=instrument.ticks_to_price(max(1, price_ticks)),
                     quantity=instrument.lot_size * rng.choice((10, 25, 50, 100, 200)),
-                    time_in_force="GTC",
+                    # Left resting, the taker's rest would cross the quotes later: it never rests.
+                    time_in_force="IOC" if crosses else "GTC",
                     client_order_id=f"sim-{n}-{rng.getrandbits(32):08x}",
                 ),
             )
