@@ -10,6 +10,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/audit/", include("apps.audit.api.urls")),
-    path("api/v1/", include("apps.trading.api.urls")),
+    path("api/v1/", include("project.api_urls")),
     path("", include("apps.desk.urls")),
 ]

@@ -1,6 +1,7 @@
 """Rejections at the edge: a machine-readable code, a sentence, and the HTTP status to use."""
 
 from apps.matching.engine import Reason
+from project.api_errors import Rejection
 
 # The matcher's reason codes and the HTTP status each maps to at the API; codes the gateway
 # itself gives (such as "price_off_tick") carry their status where they are raised.
@@ -23,11 +24,10 @@ REASON_STATUS: dict[str, int] = {
 }
 
 
-class OrderRejected(Exception):
-    """The order or cancel was refused; nothing changed."""
+class OrderRejected(Rejection):
+    """The order or cancel was refused; nothing changed. Without a status, the reason's own."""
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status if status is not None else REASON_STATUS.get(code, 400)
+        super().__init__(
+            code, message, status if status is not None else REASON_STATUS.get(code, 400)
+        )

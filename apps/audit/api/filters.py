@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from apps.accounts.models import User
+from project.api_errors import Rejection
 
 PAGE_LIMIT_DEFAULT = 100
 PAGE_LIMIT_MAX = 1000
@@ -36,14 +37,8 @@ EXPORT_NAMES = ("order",)
 Order = Literal["asc", "desc"]
 
 
-class AuditQueryError(Exception):
+class AuditQueryError(Rejection):
     """A search the auditor asked for cannot run as given; nothing was read."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 @dataclass(slots=True, frozen=True)

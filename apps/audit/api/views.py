@@ -47,7 +47,7 @@ from apps.audit.api.serializers import (
     csv_chunks,
     event_row,
 )
-from apps.trading.api.serializers import ErrorSerializer
+from project.api_errors import ErrorSerializer
 
 # Rows the export reads from the database at a time (a server-side cursor on PostgreSQL).
 EXPORT_FETCH_ROWS = 2000
@@ -71,12 +71,6 @@ class CanReadAuditTrail(BasePermission):
 
 class AuditApiView(APIView):
     permission_classes = [IsAuthenticated, CanReadAuditTrail]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # The project's error body, with the audit's own codes (invalid_filter, …).
-        if isinstance(exc, AuditQueryError):
-            return Response({"code": exc.code, "message": exc.message}, status=exc.status)
-        return super().handle_exception(exc)
 
 
 def _actor_id(request: Request) -> int:

@@ -2,26 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from apps.instruments.models import Instrument
 from apps.matching.engine import OrderType, Side, StpMode, TimeInForce
-
-
-class InstrumentSerializer(serializers.ModelSerializer[Instrument]):
-    tick_size = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Instrument
-        fields = ["symbol", "name", "tick_size", "lot_size", "reference_price", "luld_tier"]
-
-    def get_tick_size(self, instrument: Instrument) -> str:
-        return str(instrument.ticks_to_price(1))
-
-    def to_representation(self, instrument: Instrument) -> dict[str, object]:
-        data = super().to_representation(instrument)
-        data["reference_price"] = str(
-            instrument.reference_price.quantize(instrument.ticks_to_price(1))
-        )
-        return data
 
 
 class OrderCreateSerializer(serializers.Serializer[None]):
@@ -101,24 +82,6 @@ class OrderSerializer(serializers.Serializer[None]):
     status = serializers.CharField()
     reason_code = serializers.CharField()
     created_at = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer[None]):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class BookSerializer(serializers.Serializer[None]):
-    symbol = serializers.CharField()
-    seq = serializers.IntegerField()
-    bids = serializers.ListField(child=serializers.ListField())
-    asks = serializers.ListField(child=serializers.ListField())
-
-
-class MeSerializer(serializers.Serializer[None]):
-    username = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
-    accounts = serializers.ListField(child=serializers.CharField())
 
 
 class PositionSerializer(serializers.Serializer[None]):

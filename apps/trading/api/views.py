@@ -1,26 +1,15 @@
-import json
 from typing import Any
 
-import redis
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from apps.accounts.services import accounts_tradeable_by
-from apps.instruments.models import Instrument
-from apps.matching import keys
-from apps.matching.redis import redis_get
 from apps.trading.api.serializers import (
-    BookSerializer,
-    ErrorSerializer,
-    InstrumentSerializer,
     MassCancelResultSerializer,
     MassCancelSerializer,
-    MeSerializer,
     OrderCreateSerializer,
     OrderModifySerializer,
     OrderSerializer,
@@ -36,48 +25,13 @@ from apps.trading.services import (
     order_submit,
     orders_mass_cancel,
 )
+from project.api_errors import ErrorSerializer
 
 
 def _user(request: Request) -> User:
     user = request.user
     assert isinstance(user, User)  # IsAuthenticated ran first
     return user
-
-
-class MeView(APIView):
-    @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
-        user = _user(request)
-        return Response(
-            {
-                "username": user.username,
-                "roles": user.role_names,
-                "accounts": accounts_tradeable_by(user),
-            }
-        )
-
-
-class InstrumentViewSet(viewsets.ReadOnlyModelViewSet[Instrument]):
-    queryset = Instrument.objects.filter(is_active=True)
-    serializer_class = InstrumentSerializer
-    lookup_field = "symbol"
-    pagination_class = None
-
-    @extend_schema(responses={200: BookSerializer, 404: ErrorSerializer, 503: ErrorSerializer})
-    @action(detail=True)
-    def book(self, request: Request, symbol: str) -> Response:
-        """The instrument's order book as the matcher last published it (all levels)."""
-        instrument = self.get_object()
-        try:
-            raw = redis_get(keys.book_snapshot(instrument.shard, instrument.symbol))
-        except redis.RedisError:
-            raise OrderRejected(
-                "book_unavailable", "The book cannot be read: the desk's cache is down.", 503
-            ) from None
-        if raw is None:
-            return Response({"symbol": instrument.symbol, "seq": 0, "bids": [], "asks": []})
-        snapshot: dict[str, Any] = json.loads(raw)
-        return Response(snapshot)
 
 
 class OrderViewSet(

@@ -1,14 +1,34 @@
-"""Every API error has the same body: a machine-readable code and a sentence."""
+"""Every API error has the same body: a machine-readable code and a sentence.
+
+A service refuses a request by raising a `Rejection` (or a subclass naming its domain); the
+handler below turns it, and DRF's own errors, into that body.
+"""
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from apps.trading.errors import OrderRejected
+
+class ErrorSerializer(serializers.Serializer[None]):
+    """The error body, for the API schema."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class Rejection(Exception):
+    """A request refused as given; nothing changed. `code` is stable, `message` a sentence."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
 
 _CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -33,7 +53,7 @@ def _first_message(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, OrderRejected):
+    if isinstance(exc, Rejection):
         return Response({"code": exc.code, "message": exc.message}, status=exc.status)
     # DRF turns Django's own 404 and 403 into its exceptions; do it first so they map alike.
     if isinstance(exc, Http404):
