@@ -9,20 +9,27 @@ from apps.matching.engine import (
     BookDelta,
     Command,
     Event,
+    KillScope,
     LevelChange,
     OrderType,
     Reason,
+    RiskLimit,
+    RiskList,
     Side,
     StpMode,
     TimeInForce,
 )
 
-_ENUM_FIELDS = {
+_ENUM_FIELDS: dict[str, Any] = {
     "side": Side,
     "order_type": OrderType,
     "time_in_force": TimeInForce,
     "stp_mode": StpMode,
+    "limit": RiskLimit,
+    "risk_list": RiskList,
+    "scope": KillScope,
 }
+_OPTIONAL_INT = int | None
 
 
 class MalformedCommand(ValueError):
@@ -79,7 +86,9 @@ def command_from_dict(fields: dict[str, Any]) -> Command:
                 value = _ENUM_FIELDS[name](value)
             except ValueError as exc:
                 raise MalformedCommand(f"bad {name} {value!r}") from exc
-        elif field.type in ("int", int):
+        elif field.type == _OPTIONAL_INT and value is None:
+            pass
+        elif field.type in ("int", int, _OPTIONAL_INT):
             if type(value) is not int:
                 raise MalformedCommand(f"{name} must be an integer")
             if not INT64_MIN <= value <= INT64_MAX:
@@ -106,6 +115,9 @@ _EVENT_ENUM_FIELDS: dict[str, Any] = {
     "time_in_force": TimeInForce,
     "stp_mode": StpMode,
     "reason": Reason,
+    "limit": RiskLimit,
+    "risk_list": RiskList,
+    "scope": KillScope,
 }
 
 

@@ -7,7 +7,15 @@ a person or a named algorithm). Prices are integer ticks, quantities integer lot
 
 from dataclasses import dataclass
 
-from apps.matching.engine.types import OrderType, Side, StpMode, TimeInForce
+from apps.matching.engine.types import (
+    KillScope,
+    OrderType,
+    RiskLimit,
+    RiskList,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -16,6 +24,9 @@ class DefineInstrument:
 
     Market orders execute no further than the protection price: the touch at arrival moved
     away by `protection_ticks`, or, when that is 0, by `protection_bps` of the touch price.
+    `tick_size_micros` (the price of one tick) and `lot_size` (units per lot) turn ticks and
+    lots into money for the risk stage; `reference_price_ticks` is the price the price collar
+    measures from until the instrument trades (0: none).
     """
 
     command_id: str
@@ -26,6 +37,9 @@ class DefineInstrument:
     is_open: bool = True
     protection_ticks: int = 0
     protection_bps: int = 500
+    tick_size_micros: int = 10_000
+    lot_size: int = 1
+    reference_price_ticks: int = 0
     kind: str = "define_instrument"
 
 
@@ -96,6 +110,10 @@ class MassCancel:
     symbol: str = ""
     side: Side | None = None
     any_owner: bool = False
+    # Only orders with this time in force (None: any). Cancel-on-disconnect sends DAY.
+    time_in_force: TimeInForce | None = None
+    # Why: a person's request, or the gateway seeing the trader's last desk connection drop.
+    on_disconnect: bool = False
     kind: str = "mass_cancel"
 
 
@@ -109,6 +127,80 @@ class ExpireOrders:
     time_in_force: TimeInForce = TimeInForce.DAY
     symbol: str = ""
     kind: str = "expire_orders"
+
+
+@dataclass(slots=True, frozen=True)
+class SetRiskLimit:
+    """Set one pre-trade limit (`value` None removes it). Firm limits name neither account nor
+    symbol; account limits name the account; per-instrument order limits name the symbol only;
+    position limits name both. `user_id` is the risk manager who changed it, `change_reason` why."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    change_reason: str
+    limit: RiskLimit
+    value: int | None
+    account: str = ""
+    symbol: str = ""
+    kind: str = "set_risk_limit"
+
+
+@dataclass(slots=True, frozen=True)
+class SetRiskListEntry:
+    """Add (`member` true) or remove an entry of a risk list: a restricted symbol (for the
+    firm when `account` is empty), a permitted symbol of an account, or an operator
+    (`trader_user_id`) authorised to trade an account."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    change_reason: str
+    risk_list: RiskList
+    member: bool
+    account: str = ""
+    symbol: str = ""
+    trader_user_id: int = 0
+    kind: str = "set_risk_list_entry"
+
+
+@dataclass(slots=True, frozen=True)
+class KillSwitch:
+    """Engage (cancelling every working order in scope at once, and blocking new ones until
+    released) or release a kill switch for the firm, an account or a trader. While engaged
+    with `allow_risk_reducing`, orders that only shrink a position still pass."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    change_reason: str
+    scope: KillScope
+    engage: bool
+    account: str = ""
+    trader_user_id: int = 0
+    allow_risk_reducing: bool = False
+    kind: str = "kill_switch"
+
+
+@dataclass(slots=True, frozen=True)
+class ResetDailyRisk:
+    """Session start: daily counters (filled notional, P&L baseline, loss stage, alerts,
+    client order ids) start again. Latched kill switches stay latched."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int = 0
+    kind: str = "reset_daily_risk"
+
+
+@dataclass(slots=True, frozen=True)
+class MarkToMarket:
+    """Value every account's positions at the last trade prices and apply the daily loss
+    stages; sent by the matcher on a steady beat so that losses bite without a new order."""
+
+    command_id: str
+    ts_ns: int
+    kind: str = "mark_to_market"
 
 
 @dataclass(slots=True, frozen=True)
@@ -130,5 +222,10 @@ Command = (
     | ModifyOrder
     | MassCancel
     | ExpireOrders
+    | SetRiskLimit
+    | SetRiskListEntry
+    | KillSwitch
+    | ResetDailyRisk
+    | MarkToMarket
     | Unparseable
 )

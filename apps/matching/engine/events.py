@@ -11,7 +11,16 @@ is the cheapest immutable record CPython builds (a frozen dataclass costs severa
 
 from typing import NamedTuple
 
-from apps.matching.engine.types import OrderType, Reason, Side, StpMode, TimeInForce
+from apps.matching.engine.types import (
+    KillScope,
+    OrderType,
+    Reason,
+    RiskLimit,
+    RiskList,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 
 class InstrumentDefined(NamedTuple):
@@ -24,6 +33,9 @@ class InstrumentDefined(NamedTuple):
     is_open: bool
     protection_ticks: int
     protection_bps: int
+    tick_size_micros: int = 10_000
+    lot_size: int = 1
+    reference_price_ticks: int = 0
     kind: str = "instrument_defined"
 
 
@@ -203,6 +215,89 @@ class CommandRejected(NamedTuple):
     kind: str = "command_rejected"
 
 
+class RiskLimitChanged(NamedTuple):
+    """The outcome of a limit change: who, why, and the value before and after."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    limit: RiskLimit
+    account: str
+    symbol: str
+    old_value: int | None
+    new_value: int | None
+    change_reason: str
+    kind: str = "risk_limit_changed"
+
+
+class RiskListChanged(NamedTuple):
+    """The outcome of a risk list edit; `was_member` says what it was before."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    risk_list: RiskList
+    account: str
+    symbol: str
+    trader_user_id: int
+    member: bool
+    was_member: bool
+    change_reason: str
+    kind: str = "risk_list_changed"
+
+
+class KillSwitchChanged(NamedTuple):
+    """A kill switch was engaged or released; an OrderCancelled (kill_switch) follows for
+    each working order an engagement took out."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    scope: KillScope
+    account: str
+    trader_user_id: int
+    engaged: bool
+    allow_risk_reducing: bool
+    change_reason: str
+    cancelled_orders: int
+    kind: str = "kill_switch_changed"
+
+
+class DailyRiskReset(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    accounts: int
+    kind: str = "daily_risk_reset"
+
+
+class MarkedToMarket(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    accounts: int
+    kind: str = "marked_to_market"
+
+
+class RiskAlert(NamedTuple):
+    """A threshold crossed (credit utilisation 50/75/90 %, a daily loss stage) or a control
+    biting hard (an automatic kill switch). `value` and `limit` are micros (or messages)."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    account: str
+    alert: str
+    value: int
+    limit: int
+    message: str
+    kind: str = "risk_alert"
+
+
 class LevelChange(NamedTuple):
     """A price level's new displayed aggregate; `qty_lots` 0 means the level is gone."""
 
@@ -238,6 +333,12 @@ Event = (
     | MassCancelDone
     | OrdersExpired
     | CommandRejected
+    | RiskLimitChanged
+    | RiskListChanged
+    | KillSwitchChanged
+    | DailyRiskReset
+    | MarkedToMarket
+    | RiskAlert
     | BookDelta
 )
 OUTCOME_KINDS = frozenset(
@@ -252,5 +353,10 @@ OUTCOME_KINDS = frozenset(
         "mass_cancel_done",
         "orders_expired",
         "command_rejected",
+        "risk_limit_changed",
+        "risk_list_changed",
+        "kill_switch_changed",
+        "daily_risk_reset",
+        "marked_to_market",
     }
 )

@@ -57,6 +57,21 @@ class Reason(StrEnum):
     MALFORMED_COMMAND = "malformed_command"
     ORDER_NOT_FOUND = "order_not_found"
     NOT_ORDER_OWNER = "not_order_owner"
+    # Pre-trade risk (SEC Rule 15c3-5): the risk stage refused the order.
+    MESSAGE_RATE_EXCEEDED = "message_rate_exceeded"
+    USER_NOT_AUTHORISED = "user_not_authorised"
+    KILL_SWITCH = "kill_switch"
+    RESTRICTED_INSTRUMENT = "restricted_instrument"
+    INSTRUMENT_NOT_PERMITTED = "instrument_not_permitted"
+    MAX_ORDER_QUANTITY = "max_order_quantity"
+    MAX_ORDER_NOTIONAL = "max_order_notional"
+    PRICE_COLLAR = "price_collar"
+    NO_REFERENCE_PRICE = "no_reference_price"
+    DUPLICATE_ORDER = "duplicate_order"
+    DAILY_LOSS_REDUCE_ONLY = "daily_loss_reduce_only"
+    POSITION_LIMIT = "position_limit"
+    CREDIT_LIMIT = "credit_limit"
+    INVALID_CONTROL = "invalid_control"
     # Why quantity left the book without trading.
     CANCELLED_BY_USER = "cancelled_by_user"
     IOC_REMAINDER = "ioc_remainder"
@@ -64,3 +79,48 @@ class Reason(StrEnum):
     SELF_TRADE_PREVENTED = "self_trade_prevented"
     MASS_CANCEL = "mass_cancel"
     EXPIRED = "expired"
+    CANCEL_ON_DISCONNECT = "cancel_on_disconnect"
+    # (KILL_SWITCH, above, is also why a kill switch took working orders out.)
+
+
+class RiskLimit(StrEnum):
+    """Every numeric pre-trade limit, named for what it bounds. Money is integer micros (a
+    millionth of the currency unit); `None` as a value means no limit."""
+
+    # Firm-wide policy (no account, no symbol).
+    COLLAR_BPS = "collar_bps"
+    COLLAR_MIN_MICROS = "collar_min_micros"
+    DUPLICATE_WINDOW_NS = "duplicate_window_ns"
+    THROTTLE_WINDOW_NS = "throttle_window_ns"
+    THROTTLE_MESSAGES = "throttle_messages"
+    THROTTLE_CANCELS = "throttle_cancels"
+    AUTHORISED_USERS_ONLY = "authorised_users_only"
+    # Per account (account set), or per instrument (symbol set, no account) for the two
+    # per-order limits.
+    MAX_ORDER_LOTS = "max_order_lots"
+    MAX_ORDER_NOTIONAL_MICROS = "max_order_notional_micros"
+    CREDIT_LIMIT_MICROS = "credit_limit_micros"
+    LOSS_WARNING_MICROS = "loss_warning_micros"
+    LOSS_REDUCE_ONLY_MICROS = "loss_reduce_only_micros"
+    LOSS_KILL_MICROS = "loss_kill_micros"
+    PERMITTED_INSTRUMENTS_ONLY = "permitted_instruments_only"
+    # Per account and instrument (both set).
+    MAX_LONG_LOTS = "max_long_lots"
+    MAX_SHORT_LOTS = "max_short_lots"
+
+
+class RiskList(StrEnum):
+    """Set-valued controls: membership of a list."""
+
+    # Symbol restricted for the firm (account empty) or for one account.
+    RESTRICTED = "restricted"
+    # Symbol the account may trade when it trades permitted instruments only.
+    PERMITTED = "permitted"
+    # Operator (person or named algorithm) authorised to trade the account.
+    AUTHORISED = "authorised"
+
+
+class KillScope(StrEnum):
+    FIRM = "firm"
+    ACCOUNT = "account"
+    TRADER = "trader"
