@@ -1,7 +1,8 @@
 """The engine: applies one command at a time and returns the events it caused.
 
-Stages, in the order an order meets them: validate → accept → match against the book (with
-self-trade prevention) → rest, or cancel the remainder → trigger the stops its trades reached.
+Stages, in the order an order meets them: validate → risk (apps/matching/engine/risk.py, the
+pre-trade controls) → accept → match against the book (with self-trade prevention) → rest, or
+cancel the remainder → trigger the stops its trades reached.
 Every command yields exactly one outcome event first, then its consequences, then one book
 delta per instrument whose displayed levels it changed. See docs/engine-semantics.md.
 """
@@ -15,18 +16,26 @@ from apps.matching.engine.commands import (
     Command,
     DefineInstrument,
     ExpireOrders,
+    KillSwitch,
+    MarkToMarket,
     MassCancel,
     ModifyOrder,
     NewOrder,
+    ResetDailyRisk,
+    SetRiskLimit,
+    SetRiskListEntry,
     Unparseable,
 )
 from apps.matching.engine.events import (
     BookDelta,
     CancelRejected,
     CommandRejected,
+    DailyRiskReset,
     Event,
     InstrumentDefined,
+    KillSwitchChanged,
     LevelChange,
+    MarkedToMarket,
     MassCancelDone,
     ModifyRejected,
     OrderAccepted,
@@ -35,10 +44,14 @@ from apps.matching.engine.events import (
     OrderReduced,
     OrderRejected,
     OrdersExpired,
+    RiskAlert,
+    RiskLimitChanged,
+    RiskListChanged,
     StopTriggered,
     Trade,
 )
-from apps.matching.engine.types import OrderType, Reason, Side, StpMode, TimeInForce
+from apps.matching.engine.risk import LOSS_KILLED, Kill, RiskStage
+from apps.matching.engine.types import KillScope, OrderType, Reason, Side, StpMode, TimeInForce
 
 BUY = Side.BUY
 SELL = Side.SELL
@@ -47,7 +60,7 @@ MARKET = OrderType.MARKET
 STOP = OrderType.STOP
 STOP_LIMIT = OrderType.STOP_LIMIT
 RESTING_TIFS = (TimeInForce.DAY, TimeInForce.GTC)
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 @dataclass(slots=True)
@@ -59,6 +72,11 @@ class Instrument:
     protection_ticks: int
     protection_bps: int
     book: OrderBook
+    tick_size_micros: int = 10_000
+    lot_size: int = 1
+    reference_price_ticks: int = 0
+    # What one tick is worth on one lot, in micros: ticks * lots * this = money.
+    lot_tick_micros: int = 10_000
 
 
 class _Stopped(Exception):
@@ -87,6 +105,7 @@ class Engine:
         self._touched: dict[tuple[str, Side, int], None] = {}
         self._ts_ns = 0
         self._command_id = ""
+        self.risk = RiskStage(self.instruments)
         self._handlers = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -94,6 +113,11 @@ class Engine:
             MassCancel: self._mass_cancel,
             ExpireOrders: self._expire_orders,
             DefineInstrument: self._define_instrument,
+            SetRiskLimit: self._set_risk_limit,
+            SetRiskListEntry: self._set_risk_list_entry,
+            KillSwitch: self._kill_switch,
+            ResetDailyRisk: self._reset_daily_risk,
+            MarkToMarket: self._mark_to_market,
             Unparseable: self._unparseable,
         }
 
@@ -109,6 +133,8 @@ class Engine:
         self.seq += 1
         self.last_command_seq = self.seq
         self._handlers[type(command)](command)  # type: ignore[operator]
+        if self.risk.changed:
+            self._settle_risk()
         if self._touched:
             self._emit_book_deltas()
         return events
@@ -127,9 +153,14 @@ class Engine:
     # -- instrument and housekeeping commands -----------------------------------------------
 
     def _define_instrument(self, cmd: DefineInstrument) -> None:
+        if cmd.tick_size_micros <= 0 or cmd.lot_size <= 0 or cmd.reference_price_ticks < 0:
+            self._control_rejected(
+                cmd.command_id, 0, "The tick size and lot size must be positive."
+            )
+            return
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None:
-            self.instruments[cmd.symbol] = Instrument(
+            instrument = self.instruments[cmd.symbol] = Instrument(
                 cmd.symbol,
                 cmd.min_qty_lots,
                 cmd.max_qty_lots,
@@ -138,12 +169,15 @@ class Engine:
                 cmd.protection_bps,
                 OrderBook(cmd.symbol),
             )
-        else:
-            instrument.min_qty_lots = cmd.min_qty_lots
-            instrument.max_qty_lots = cmd.max_qty_lots
-            instrument.is_open = cmd.is_open
-            instrument.protection_ticks = cmd.protection_ticks
-            instrument.protection_bps = cmd.protection_bps
+        instrument.min_qty_lots = cmd.min_qty_lots
+        instrument.max_qty_lots = cmd.max_qty_lots
+        instrument.is_open = cmd.is_open
+        instrument.protection_ticks = cmd.protection_ticks
+        instrument.protection_bps = cmd.protection_bps
+        instrument.tick_size_micros = cmd.tick_size_micros
+        instrument.lot_size = cmd.lot_size
+        instrument.reference_price_ticks = cmd.reference_price_ticks
+        instrument.lot_tick_micros = cmd.tick_size_micros * cmd.lot_size
         self._emit(
             InstrumentDefined(
                 self._next_seq(),
@@ -155,6 +189,9 @@ class Engine:
                 cmd.is_open,
                 cmd.protection_ticks,
                 cmd.protection_bps,
+                cmd.tick_size_micros,
+                cmd.lot_size,
+                cmd.reference_price_ticks,
             )
         )
 
@@ -208,7 +245,21 @@ class Engine:
                 )
                 return
             limit = self._protection_price(instrument, cmd.side, touch)
-        elif order_type is LIMIT:
+        refusal = self.risk.check_new_order(
+            cmd.ts_ns,
+            cmd.user_id,
+            cmd.account,
+            cmd.symbol,
+            cmd.side,
+            cmd.qty_lots,
+            limit or cmd.stop_price_ticks,
+            order_type is MARKET or order_type is STOP,
+            cmd.price_ticks,
+        )
+        if refusal is not None:
+            self._reject(cmd, *refusal)
+            return
+        if order_type is LIMIT:
             best = contra.best_price()
             if cmd.post_only and best is not None and contra.reaches(best, limit):
                 self._reject(
@@ -277,6 +328,7 @@ class Engine:
         if order_type is STOP or order_type is STOP_LIMIT:
             self.orders[order_id] = order
             book.stops[order_id] = order
+            self._work(order, order.leaves_lots)
             if book.last_trade_ticks is not None:
                 self._trigger_stops(instrument)
         else:
@@ -399,6 +451,7 @@ class Engine:
             order.shown_lots = min(order.display_lots, leaves) if order.display_lots else leaves
             instrument.book.side(order.side).add(order)
             self.orders[order.order_id] = order
+            self._work(order, leaves)
             self._touched[(order.symbol, order.side, order.price_ticks)] = None
         else:
             self._cancelled(order, leaves, Reason.IOC_REMAINDER)
@@ -425,6 +478,8 @@ class Engine:
         """Trade the taker against one level, oldest order first (time priority)."""
         orders = level.orders
         price = level.price_ticks
+        symbol = book.symbol
+        risk = self.risk
         while taker.leaves_lots and orders:
             maker = next(iter(orders.values()))
             if maker.stp_key == taker.stp_key:
@@ -444,6 +499,11 @@ class Engine:
                     level.shown_lots += maker.shown_lots
                 else:
                     del self.orders[maker.order_id]
+            risk.unwork(maker.account, symbol, maker.side, price, lots)
+            if taker.side is BUY:
+                risk.trade(symbol, price, lots, taker.account, maker.account)
+            else:
+                risk.trade(symbol, price, lots, maker.account, taker.account)
             self._trades_issued += 1
             self.seq += 1
             self._events.append(
@@ -452,7 +512,7 @@ class Engine:
                     self._ts_ns,
                     self._command_id,
                     self._trades_issued,
-                    book.symbol,
+                    symbol,
                     price,
                     lots,
                     taker.side,
@@ -491,6 +551,7 @@ class Engine:
     def _reduce_resting(self, level: Level, order: WorkingOrder, lots: int, reason: Reason) -> None:
         """Take `lots` off a resting order without a trade; cancel it if nothing is left."""
         order.leaves_lots -= lots
+        self._work(order, -lots)
         shown = min(order.shown_lots, order.leaves_lots)
         level.shown_lots -= order.shown_lots - shown
         order.shown_lots = shown
@@ -519,6 +580,7 @@ class Engine:
                 return
             del book.stops[triggered.order_id]
             del self.orders[triggered.order_id]
+            self._work(triggered, -triggered.leaves_lots)
             self._emit(
                 StopTriggered(
                     self._next_seq(),
@@ -572,6 +634,10 @@ class Engine:
 
     def _cancel_order(self, cmd: CancelOrder) -> None:
         order, refusal = self._working_order(cmd.order_id, cmd.user_id)
+        if order is not None:
+            refusal = self.risk.admit_cancel(cmd.user_id, cmd.ts_ns)
+            if refusal is not None:
+                order = None
         if order is None:
             assert refusal is not None
             self._emit(
@@ -586,6 +652,7 @@ class Engine:
         """Remove a working order (resting or waiting stop) and say so."""
         book = self.instruments[order.symbol].book
         del self.orders[order.order_id]
+        self._work(order, -order.leaves_lots)
         if order.order_id in book.stops:
             del book.stops[order.order_id]
         else:
@@ -612,6 +679,7 @@ class Engine:
         self._touched[(order.symbol, order.side, previous_price)] = None
         if keeps_priority:
             level = book_side.levels[previous_price]
+            self._work(order, cmd.qty_lots - previous_leaves)
             order.leaves_lots = cmd.qty_lots
             shown = min(order.shown_lots, cmd.qty_lots)
             level.shown_lots -= order.shown_lots - shown
@@ -619,6 +687,7 @@ class Engine:
         else:
             book_side.remove(order)
             del self.orders[order.order_id]
+            self._work(order, -previous_leaves)
             order.price_ticks = cmd.price_ticks
             order.leaves_lots = cmd.qty_lots
         self._emit(
@@ -663,6 +732,19 @@ class Engine:
                 Reason.QUANTITY_OUT_OF_RANGE,
                 f"The quantity may not exceed {instrument.max_qty_lots} lots for {order.symbol}.",
             )
+        refusal = self.risk.check_modify(
+            cmd.ts_ns,
+            cmd.user_id,
+            order.account,
+            order.symbol,
+            order.side,
+            order.price_ticks,
+            order.leaves_lots,
+            cmd.price_ticks,
+            cmd.qty_lots,
+        )
+        if refusal is not None:
+            return refusal
         if order.post_only and cmd.price_ticks != order.price_ticks:
             contra = instrument.book.asks if order.side is BUY else instrument.book.bids
             best = contra.best_price()
@@ -683,12 +765,14 @@ class Engine:
             and (not cmd.trader_user_id or order.user_id == cmd.trader_user_id)
             and (not cmd.symbol or order.symbol == cmd.symbol)
             and (cmd.side is None or order.side is cmd.side)
+            and (cmd.time_in_force is None or order.time_in_force is cmd.time_in_force)
         ]
         self._emit(
             MassCancelDone(self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, len(selected))
         )
+        reason = Reason.CANCEL_ON_DISCONNECT if cmd.on_disconnect else Reason.MASS_CANCEL
         for order in selected:
-            self._take_out(order, Reason.MASS_CANCEL)
+            self._take_out(order, reason)
 
     def _expire_orders(self, cmd: ExpireOrders) -> None:
         selected = [
@@ -707,6 +791,166 @@ class Engine:
             self.client_order_ids.clear()
         for order in selected:
             self._take_out(order, Reason.EXPIRED)
+
+    # -- risk controls ----------------------------------------------------------------------
+
+    def _control_rejected(self, command_id: str, user_id: int, message: str) -> None:
+        self._emit(
+            CommandRejected(
+                self._next_seq(), self._ts_ns, command_id, user_id, Reason.INVALID_CONTROL, message
+            )
+        )
+
+    def _set_risk_limit(self, cmd: SetRiskLimit) -> None:
+        refusal = self.risk.limit_refusal(cmd.limit, cmd.value, cmd.account, cmd.symbol)
+        if not cmd.change_reason.strip():
+            refusal = "A limit change needs a reason."
+        if refusal:
+            self._control_rejected(cmd.command_id, cmd.user_id, refusal)
+            return
+        old = self.risk.set_limit(cmd.limit, cmd.value, cmd.account, cmd.symbol)
+        self._emit(
+            RiskLimitChanged(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.user_id,
+                cmd.limit,
+                cmd.account,
+                cmd.symbol,
+                old,
+                cmd.value,
+                cmd.change_reason,
+            )
+        )
+
+    def _set_risk_list_entry(self, cmd: SetRiskListEntry) -> None:
+        refusal = self.risk.list_refusal(cmd.risk_list, cmd.account, cmd.symbol, cmd.trader_user_id)
+        if not cmd.change_reason.strip():
+            refusal = "A list change needs a reason."
+        if refusal:
+            self._control_rejected(cmd.command_id, cmd.user_id, refusal)
+            return
+        was_member = self.risk.set_list_entry(
+            cmd.risk_list, cmd.member, cmd.account, cmd.symbol, cmd.trader_user_id
+        )
+        self._emit(
+            RiskListChanged(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.user_id,
+                cmd.risk_list,
+                cmd.account,
+                cmd.symbol,
+                cmd.trader_user_id,
+                cmd.member,
+                was_member,
+                cmd.change_reason,
+            )
+        )
+
+    def _kill_switch(self, cmd: KillSwitch) -> None:
+        scope, account, trader = cmd.scope, cmd.account, cmd.trader_user_id
+        refusal = ""
+        if scope is KillScope.ACCOUNT and (not account or trader):
+            refusal = "An account kill switch names the account only."
+        elif scope is KillScope.TRADER and (trader <= 0 or account):
+            refusal = "A trader kill switch names the trader only."
+        elif scope is KillScope.FIRM and (account or trader):
+            refusal = "The firm kill switch names no account or trader."
+        elif not cmd.change_reason.strip():
+            refusal = "Pulling or releasing a kill switch needs a reason."
+        elif not cmd.engage and self.risk.kill_engaged(scope, account, trader) is None:
+            refusal = "That kill switch is not engaged."
+        if refusal:
+            self._control_rejected(cmd.command_id, cmd.user_id, refusal)
+            return
+        selected: list[WorkingOrder] = []
+        if cmd.engage:
+            kill = Kill(cmd.user_id, cmd.ts_ns, cmd.change_reason, cmd.allow_risk_reducing, False)
+            self.risk.set_kill(scope, account, trader, kill)
+            selected = [
+                order
+                for _, order in sorted(self.orders.items())
+                if scope is KillScope.FIRM
+                or (scope is KillScope.ACCOUNT and order.account == account)
+                or (scope is KillScope.TRADER and order.user_id == trader)
+            ]
+        else:
+            self.risk.set_kill(scope, account, trader, None)
+        self._emit(
+            KillSwitchChanged(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.user_id,
+                scope,
+                account,
+                trader,
+                cmd.engage,
+                cmd.allow_risk_reducing,
+                cmd.change_reason,
+                len(selected),
+            )
+        )
+        for order in selected:
+            self._take_out(order, Reason.KILL_SWITCH)
+
+    def _reset_daily_risk(self, cmd: ResetDailyRisk) -> None:
+        accounts = self.risk.reset_day()
+        self.client_order_ids.clear()
+        self._emit(
+            DailyRiskReset(self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, accounts)
+        )
+
+    def _mark_to_market(self, cmd: MarkToMarket) -> None:
+        self._emit(
+            MarkedToMarket(self._next_seq(), cmd.ts_ns, cmd.command_id, len(self.risk.accounts))
+        )
+        self.risk.changed.update(self.risk.account_limits)
+
+    def _settle_risk(self) -> None:
+        """After a command: alerts for the accounts whose figures it changed, and the daily
+        loss stages, latching an account's kill switch when it reaches its kill level."""
+        risk = self.risk
+        changed = sorted(risk.changed)
+        risk.touched.update(changed)
+        risk.changed.clear()
+        for account in changed:
+            for alert in risk.evaluate(account):
+                self._emit(
+                    RiskAlert(
+                        self._next_seq(),
+                        self._ts_ns,
+                        self._command_id,
+                        alert.account,
+                        alert.alert,
+                        alert.value,
+                        alert.limit,
+                        alert.message,
+                    )
+                )
+                if alert.alert == "loss_kill" and risk.accounts[account].loss_stage == LOSS_KILLED:
+                    kill = Kill(0, self._ts_ns, alert.message, False, True)
+                    risk.set_kill(KillScope.ACCOUNT, account, 0, kill)
+                    for _, order in sorted(self.orders.items()):
+                        if order.account == account:
+                            self._take_out(order, Reason.KILL_SWITCH)
+        # The kill's cancels changed figures again; they are published, not re-evaluated.
+        risk.touched.update(risk.changed)
+        risk.changed.clear()
+
+    def _work(self, order: WorkingOrder, lots: int) -> None:
+        """`lots` more (or, negative, fewer) of `order` are working, valued at its limit or,
+        for a stop waiting for its trigger, at its stop price."""
+        self.risk.work(
+            order.account,
+            order.symbol,
+            order.side,
+            order.price_ticks or order.stop_price_ticks,
+            lots,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -799,6 +1043,7 @@ class Engine:
             "client_order_ids": {
                 account: sorted(ids) for account, ids in self.client_order_ids.items()
             },
+            "risk": self.risk.snapshot(),
             "instruments": [
                 {
                     "symbol": i.symbol,
@@ -807,6 +1052,9 @@ class Engine:
                     "is_open": i.is_open,
                     "protection_ticks": i.protection_ticks,
                     "protection_bps": i.protection_bps,
+                    "tick_size_micros": i.tick_size_micros,
+                    "lot_size": i.lot_size,
+                    "reference_price_ticks": i.reference_price_ticks,
                     "book_seq": i.book.book_seq,
                     "last_trade_ticks": i.book.last_trade_ticks,
                     "bids": queue(i.book.bids),
@@ -875,5 +1123,10 @@ class Engine:
                 data["protection_ticks"],
                 data["protection_bps"],
                 book,
+                data["tick_size_micros"],
+                data["lot_size"],
+                data["reference_price_ticks"],
+                data["tick_size_micros"] * data["lot_size"],
             )
+        engine.risk.restore(snapshot["risk"])
         return engine
