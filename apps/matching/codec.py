@@ -7,8 +7,10 @@ from apps.matching.engine import (
     COMMAND_TYPES,
     EVENT_TYPES,
     BookDelta,
+    BreakerParameter,
     Command,
     Event,
+    HaltKind,
     KillScope,
     LevelChange,
     OrderType,
@@ -28,6 +30,7 @@ _ENUM_FIELDS: dict[str, Any] = {
     "limit": RiskLimit,
     "risk_list": RiskList,
     "scope": KillScope,
+    "parameter": BreakerParameter,
 }
 _OPTIONAL_INT = int | None
 
@@ -118,6 +121,8 @@ _EVENT_ENUM_FIELDS: dict[str, Any] = {
     "limit": RiskLimit,
     "risk_list": RiskList,
     "scope": KillScope,
+    "parameter": BreakerParameter,
+    "halt_kind": HaltKind,
 }
 
 

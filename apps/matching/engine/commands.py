@@ -8,6 +8,7 @@ a person or a named algorithm). Prices are integer ticks, quantities integer lot
 from dataclasses import dataclass
 
 from apps.matching.engine.types import (
+    BreakerParameter,
     KillScope,
     OrderType,
     RiskLimit,
@@ -40,6 +41,14 @@ class DefineInstrument:
     tick_size_micros: int = 10_000
     lot_size: int = 1
     reference_price_ticks: int = 0
+    # Circuit breakers: the LULD tier (1 or 2; 0 = no price bands), whether new orders are
+    # taken (to rest, for the reopening auction) while halted, the instrument's weight in the
+    # market-wide index and its previous close, and whether a volume spike pauses it.
+    luld_tier: int = 0
+    halted_accepts_orders: bool = True
+    index_weight: int = 0
+    previous_close_ticks: int = 0
+    spike_pauses: bool = False
     kind: str = "define_instrument"
 
 
@@ -204,6 +213,59 @@ class MarkToMarket:
 
 
 @dataclass(slots=True, frozen=True)
+class ClockTick:
+    """Sequenced time: the matcher sends one whenever a timer of the engine is due (a limit
+    state's 15 s, a pause's end, an auction extension), so pauses replay exactly."""
+
+    command_id: str
+    ts_ns: int
+    kind: str = "clock_tick"
+
+
+@dataclass(slots=True, frozen=True)
+class HaltInstrument:
+    """A risk manager halts (`halt` true) or resumes an instrument, or every instrument of the
+    shard when `symbol` is empty. Resuming reopens by call auction."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    change_reason: str
+    halt: bool
+    symbol: str = ""
+    kind: str = "halt_instrument"
+
+
+@dataclass(slots=True, frozen=True)
+class StartSession:
+    """Today's session (open and close, ns UTC): band doubling near the close and the
+    market-wide breaker's cut-off count from it; the market-wide levels re-arm, measured from
+    each instrument's previous close."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    open_ns: int
+    close_ns: int
+    kind: str = "start_session"
+
+
+@dataclass(slots=True, frozen=True)
+class SetBreakerParameter:
+    """Set one circuit-breaker parameter (`value` None restores the default) for the firm, or
+    for one instrument when `symbol` is named."""
+
+    command_id: str
+    ts_ns: int
+    user_id: int
+    change_reason: str
+    parameter: BreakerParameter
+    value: int | None
+    symbol: str = ""
+    kind: str = "set_breaker_parameter"
+
+
+@dataclass(slots=True, frozen=True)
 class Unparseable:
     """A stream entry that is not a valid command. It still gets its outcome (a rejection)
     and its place in the log, so that nothing taken off the stream goes unanswered."""
@@ -227,5 +289,9 @@ Command = (
     | KillSwitch
     | ResetDailyRisk
     | MarkToMarket
+    | ClockTick
+    | HaltInstrument
+    | StartSession
+    | SetBreakerParameter
     | Unparseable
 )

@@ -12,6 +12,8 @@ is the cheapest immutable record CPython builds (a frozen dataclass costs severa
 from typing import NamedTuple
 
 from apps.matching.engine.types import (
+    BreakerParameter,
+    HaltKind,
     KillScope,
     OrderType,
     Reason,
@@ -36,6 +38,11 @@ class InstrumentDefined(NamedTuple):
     tick_size_micros: int = 10_000
     lot_size: int = 1
     reference_price_ticks: int = 0
+    luld_tier: int = 0
+    halted_accepts_orders: bool = True
+    index_weight: int = 0
+    previous_close_ticks: int = 0
+    spike_pauses: bool = False
     kind: str = "instrument_defined"
 
 
@@ -298,6 +305,156 @@ class RiskAlert(NamedTuple):
     kind: str = "risk_alert"
 
 
+class ClockAdvanced(NamedTuple):
+    """The outcome of a clock tick; what fell due follows it."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    kind: str = "clock_advanced"
+
+
+class HaltRequestDone(NamedTuple):
+    """The outcome of a manual halt or resume; a TradingHalted or TradingResumed follows for
+    each instrument it changed."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    halt: bool
+    symbol: str
+    instruments: int
+    change_reason: str
+    kind: str = "halt_request_done"
+
+
+class SessionStarted(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    open_ns: int
+    close_ns: int
+    kind: str = "session_started"
+
+
+class BreakerParameterChanged(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    user_id: int
+    parameter: BreakerParameter
+    symbol: str
+    old_value: int | None
+    new_value: int | None
+    change_reason: str
+    kind: str = "breaker_parameter_changed"
+
+
+class LimitStateEntered(NamedTuple):
+    """The best bid sits at the upper band or the best offer at the lower band (`band_side`
+    "upper" or "lower"); unless it clears, a trading pause begins at `pause_at_ns`."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    band_side: str
+    lower_band_ticks: int
+    upper_band_ticks: int
+    pause_at_ns: int
+    kind: str = "limit_state_entered"
+
+
+class LimitStateExited(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    kind: str = "limit_state_exited"
+
+
+class TradingHalted(NamedTuple):
+    """An instrument stopped trading: why, until when (0: until resumed by hand or, for the
+    market-wide level 3, the end of the day), and whether it takes new orders meanwhile."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    halt_kind: HaltKind
+    message: str
+    until_ns: int
+    accepts_orders: bool
+    user_id: int = 0
+    kind: str = "trading_halted"
+
+
+class AuctionIndicative(NamedTuple):
+    """During a halt: the price the reopening auction would uncross at now, what it would
+    pair, and the imbalance left (`imbalance_side` "" when none, or when nothing crosses and
+    the price is 0)."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    price_ticks: int
+    paired_lots: int
+    imbalance_lots: int
+    imbalance_side: str
+    kind: str = "auction_indicative"
+
+
+class PauseExtended(NamedTuple):
+    """The auction price fell outside the collar around the reference: the pause goes on,
+    with a wider collar."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    auction_price_ticks: int
+    reference_ticks: int
+    until_ns: int
+    collar_bps: int
+    kind: str = "pause_extended"
+
+
+class TradingResumed(NamedTuple):
+    """The instrument trades again; the reopening auction's trades (at one price) follow."""
+
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    auction_price_ticks: int
+    auction_volume_lots: int
+    kind: str = "trading_resumed"
+
+
+class MarketWideBreakerTriggered(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    level: int
+    decline_bps: int
+    until_ns: int
+    kind: str = "market_wide_breaker_triggered"
+
+
+class VolumeSpikeDetected(NamedTuple):
+    seq: int
+    ts_ns: int
+    command_id: str
+    symbol: str
+    window_lots: int
+    average_lots: int
+    pauses: bool
+    kind: str = "volume_spike_detected"
+
+
 class LevelChange(NamedTuple):
     """A price level's new displayed aggregate; `qty_lots` 0 means the level is gone."""
 
@@ -339,6 +496,18 @@ Event = (
     | DailyRiskReset
     | MarkedToMarket
     | RiskAlert
+    | ClockAdvanced
+    | HaltRequestDone
+    | SessionStarted
+    | BreakerParameterChanged
+    | LimitStateEntered
+    | LimitStateExited
+    | TradingHalted
+    | AuctionIndicative
+    | PauseExtended
+    | TradingResumed
+    | MarketWideBreakerTriggered
+    | VolumeSpikeDetected
     | BookDelta
 )
 OUTCOME_KINDS = frozenset(
@@ -358,5 +527,9 @@ OUTCOME_KINDS = frozenset(
         "kill_switch_changed",
         "daily_risk_reset",
         "marked_to_market",
+        "clock_advanced",
+        "halt_request_done",
+        "session_started",
+        "breaker_parameter_changed",
     }
 )

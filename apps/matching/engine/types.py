@@ -72,6 +72,9 @@ class Reason(StrEnum):
     POSITION_LIMIT = "position_limit"
     CREDIT_LIMIT = "credit_limit"
     INVALID_CONTROL = "invalid_control"
+    # Circuit breakers: the instrument is halted or paused (and takes no new orders, or none
+    # of this kind, until it reopens).
+    INSTRUMENT_HALTED = "instrument_halted"
     # Why quantity left the book without trading.
     CANCELLED_BY_USER = "cancelled_by_user"
     IOC_REMAINDER = "ioc_remainder"
@@ -80,6 +83,8 @@ class Reason(StrEnum):
     MASS_CANCEL = "mass_cancel"
     EXPIRED = "expired"
     CANCEL_ON_DISCONNECT = "cancel_on_disconnect"
+    # The rest of a market or IOC order that would have traded through the LULD price band.
+    PRICE_BAND = "price_band"
     # (KILL_SWITCH, above, is also why a kill switch took working orders out.)
 
 
@@ -124,3 +129,37 @@ class KillScope(StrEnum):
     FIRM = "firm"
     ACCOUNT = "account"
     TRADER = "trader"
+
+
+class HaltKind(StrEnum):
+    """Why an instrument is not trading."""
+
+    # A LULD trading pause: limit state lasted 15 s (5 minutes, reopened by auction).
+    LULD_PAUSE = "luld_pause"
+    # A risk manager halted it (until resumed by hand).
+    MANUAL = "manual"
+    # The market-wide circuit breaker: level 1 or 2 (15 minutes), level 3 (rest of the day).
+    MARKET_WIDE = "market_wide"
+    # Traded volume spiked far above its recent average, on an instrument configured to pause.
+    VOLUME_SPIKE = "volume_spike"
+
+
+class BreakerParameter(StrEnum):
+    """Circuit-breaker parameters set by command (firm-wide unless a symbol is named; integer
+    ns for durations, basis points for percentages)."""
+
+    REFERENCE_WINDOW_NS = "reference_window_ns"
+    LIMIT_STATE_NS = "limit_state_ns"
+    PAUSE_NS = "pause_ns"
+    AUCTION_COLLAR_BPS = "auction_collar_bps"
+    AUCTION_EXTENSION_NS = "auction_extension_ns"
+    CLOSE_DOUBLING_NS = "close_doubling_ns"
+    MARKET_WIDE_LEVEL_1_BPS = "market_wide_level_1_bps"
+    MARKET_WIDE_LEVEL_2_BPS = "market_wide_level_2_bps"
+    MARKET_WIDE_LEVEL_3_BPS = "market_wide_level_3_bps"
+    MARKET_WIDE_PAUSE_NS = "market_wide_pause_ns"
+    MARKET_WIDE_CUTOFF_NS = "market_wide_cutoff_ns"
+    SPIKE_WINDOW_NS = "spike_window_ns"
+    SPIKE_LOOKBACK_NS = "spike_lookback_ns"
+    SPIKE_MULTIPLE = "spike_multiple"
+    SPIKE_MIN_LOTS = "spike_min_lots"

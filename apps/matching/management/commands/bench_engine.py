@@ -20,9 +20,14 @@ from apps.matching.engine import (
     CancelOrder,
     DefineInstrument,
     Engine,
+    MarkToMarket,
     NewOrder,
     OrderAccepted,
     OrderType,
+    RiskLimit,
+    RiskList,
+    SetRiskLimit,
+    SetRiskListEntry,
     Side,
     TimeInForce,
 )
@@ -31,21 +36,77 @@ from apps.matching.engine import Command as EngineCommand
 SYMBOL = "BENCH"
 MID_TICKS = 10_000
 ACCOUNTS = 50
+# With the controls on, commands arrive 20 us apart (50,000 a second, 1,000 a second per
+# trader), so the time windows of the throttle and the duplicate check hold real traffic.
+CONTROLLED_SPACING_NS = 20_000
+MARK_EVERY = 10_000
+DOLLAR = 1_000_000
+
+
+def risk_policy() -> list[EngineCommand]:
+    """Every control configured and active, with limits wide enough that the workload still
+    trades: each order meets every check, and few are refused."""
+    commands: list[EngineCommand] = []
+
+    def limit(name: RiskLimit, value: int, account: str = "", symbol: str = "") -> None:
+        commands.append(
+            SetRiskLimit(f"r{len(commands)}", 0, 0, "bench", name, value, account, symbol)
+        )
+
+    for name, value in (
+        (RiskLimit.COLLAR_BPS, 1_000),
+        (RiskLimit.COLLAR_MIN_MICROS, DOLLAR // 2),
+        # The synthetic flow repeats price and size often at 1,000 orders a second per
+        # trader; a 10 ms window keeps the check (and its pruning) busy without refusing
+        # a fifth of the flow as duplicates.
+        (RiskLimit.DUPLICATE_WINDOW_NS, 10_000_000),
+        (RiskLimit.THROTTLE_WINDOW_NS, 3_000_000_000),
+        (RiskLimit.THROTTLE_MESSAGES, 5_000),
+        (RiskLimit.THROTTLE_CANCELS, 5_000),
+        (RiskLimit.AUTHORISED_USERS_ONLY, 1),
+    ):
+        limit(name, value)
+    limit(RiskLimit.MAX_ORDER_LOTS, 100_000, symbol=SYMBOL)
+    limit(RiskLimit.MAX_ORDER_NOTIONAL_MICROS, 10_000_000 * DOLLAR, symbol=SYMBOL)
+    for user in range(1, ACCOUNTS + 1):
+        account = f"ACC-{user}"
+        commands.append(
+            SetRiskListEntry(
+                f"r{len(commands)}", 0, 0, "bench", RiskList.AUTHORISED, True, account, "", user
+            )
+        )
+        for name, value in (
+            (RiskLimit.MAX_ORDER_LOTS, 50_000),
+            (RiskLimit.MAX_ORDER_NOTIONAL_MICROS, 5_000_000 * DOLLAR),
+            (RiskLimit.CREDIT_LIMIT_MICROS, 10**12 * DOLLAR),
+            (RiskLimit.LOSS_WARNING_MICROS, 10**9 * DOLLAR),
+            (RiskLimit.LOSS_REDUCE_ONLY_MICROS, 2 * 10**9 * DOLLAR),
+            (RiskLimit.LOSS_KILL_MICROS, 3 * 10**9 * DOLLAR),
+        ):
+            limit(name, value, account)
+        limit(RiskLimit.MAX_LONG_LOTS, 10**9, account, SYMBOL)
+        limit(RiskLimit.MAX_SHORT_LOTS, 10**9, account, SYMBOL)
+    return commands
 
 
 def _define() -> DefineInstrument:
     return DefineInstrument(
-        command_id="define", ts_ns=0, symbol=SYMBOL, max_qty_lots=10_000_000, protection_bps=1000
+        command_id="define",
+        ts_ns=0,
+        symbol=SYMBOL,
+        max_qty_lots=10_000_000,
+        protection_bps=1000,
+        reference_price_ticks=MID_TICKS,
     )
 
 
 def _limit(
-    n: int, side: Side, price: int, qty: int, tif: TimeInForce = TimeInForce.GTC
+    n: int, side: Side, price: int, qty: int, tif: TimeInForce = TimeInForce.GTC, spacing: int = 1
 ) -> NewOrder:
     user = n % ACCOUNTS + 1
     return NewOrder(
         command_id=f"c{n}",
-        ts_ns=n,
+        ts_ns=n * spacing,
         user_id=user,
         account=f"ACC-{user}",
         symbol=SYMBOL,
@@ -62,15 +123,25 @@ class WorkloadBuilder:
     """60 % passive limits near the touch, 25 % cancels of live orders, 15 % marketable
     orders crossing one to three levels."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, controls: bool = False) -> None:
         self.rng = random.Random(seed)
         self.engine = Engine()
         self.commands: list[EngineCommand] = []
         self.live: list[int] = []
         self.n = 0
+        self.controls = controls
+        self.spacing = CONTROLLED_SPACING_NS if controls else 1
         self._apply(_define())
+        if controls:
+            for command in risk_policy():
+                self._apply(command)
 
     def _apply(self, command: EngineCommand) -> None:
+        if self.controls and self.n % MARK_EVERY == 0 and isinstance(command, NewOrder):
+            # The matcher's mark-to-market beat, which revalues every account.
+            mark = MarkToMarket(f"m{self.n}", self.n * self.spacing)
+            self.commands.append(mark)
+            self.engine.apply(mark)
         self.commands.append(command)
         events = self.engine.apply(command)
         if isinstance(events[0], OrderAccepted) and events[0].order_id in self.engine.orders:
@@ -91,7 +162,7 @@ class WorkloadBuilder:
             bottom = (bid + 1) if bid is not None else (ask if ask is not None else MID_TICKS + 1)
             price = bottom + rng.randint(0, spread_ticks)
         self.n += 1
-        self._apply(_limit(self.n, side, price, rng.randint(1, 20) * 10))
+        self._apply(_limit(self.n, side, price, rng.randint(1, 20) * 10, spacing=self.spacing))
 
     def cancel(self) -> None:
         rng, live, orders = self.rng, self.live, self.engine.orders
@@ -106,7 +177,7 @@ class WorkloadBuilder:
                 self._apply(
                     CancelOrder(
                         command_id=f"x{self.n}",
-                        ts_ns=self.n,
+                        ts_ns=self.n * self.spacing,
                         user_id=order.user_id,
                         order_id=order_id,
                     )
@@ -123,7 +194,7 @@ class WorkloadBuilder:
             return
         qty = sum(lots for _, lots, _ in levels)
         self.n += 1
-        self._apply(_limit(self.n, side, levels[-1][0], qty, TimeInForce.IOC))
+        self._apply(_limit(self.n, side, levels[-1][0], qty, TimeInForce.IOC, spacing=self.spacing))
 
     def build(self, count: int) -> list[EngineCommand]:
         steps: list[Callable[[], None]] = (
@@ -219,6 +290,15 @@ class Command(BaseCommand):
         shallow_figures = _timed(shallow_commands, warm=len(shallow_commands) // 10)
         self._print("mixed workload, shallow book", shallow_figures, len(shallow.engine.orders))
 
+        controlled = WorkloadBuilder(seed, controls=True)
+        controlled_commands = controlled.build(commands)
+        controlled_figures = _timed(controlled_commands, warm=len(controlled_commands) // 10)
+        self._print(
+            "mixed workload, shallow book, every risk control configured and active",
+            controlled_figures,
+            len(controlled.engine.orders),
+        )
+
         deep = WorkloadBuilder(seed)
         deep.deepen(200_000, levels=1000)
         warm = len(deep.commands)
@@ -241,6 +321,9 @@ class Command(BaseCommand):
                     "p50_us": shallow_figures["p50_us"],
                     "p99_us": shallow_figures["p99_us"],
                     "p999_us": shallow_figures["p999_us"],
+                    "controls_commands_per_sec": controlled_figures["commands_per_sec"],
+                    "controls_p50_us": controlled_figures["p50_us"],
+                    "controls_p99_us": controlled_figures["p99_us"],
                     "deep_commands_per_sec": deep_figures["commands_per_sec"],
                     "deep_p99_us": deep_figures["p99_us"],
                     "bytes_per_resting_order": round(bytes_per_order),
