@@ -23,6 +23,24 @@ class Instrument(models.Model):
     lot_size = models.PositiveIntegerField(default=1, help_text="Shares per lot.")
     reference_price = models.DecimalField(max_digits=18, decimal_places=6)
     luld_tier = models.PositiveSmallIntegerField(choices=LuldTier.choices, default=LuldTier.TIER_1)
+    halted_accepts_orders = models.BooleanField(
+        default=True,
+        help_text="While halted or paused, take new limit orders to rest for the reopening "
+        "auction (cancels are always taken).",
+    )
+    index_weight = models.PositiveIntegerField(
+        default=0, help_text="Weight in the market-wide circuit breaker's index (0: not in it)."
+    )
+    previous_close = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Yesterday's closing price, from which the market-wide breaker measures.",
+    )
+    spike_pauses = models.BooleanField(
+        default=False, help_text="Pause trading when a volume spike is detected (else alert only)."
+    )
     min_qty_lots = models.PositiveIntegerField(default=1)
     max_qty_lots = models.PositiveIntegerField(default=1_000_000)
     shard = models.PositiveSmallIntegerField(default=0)
