@@ -16,5 +16,7 @@ router.register("positions", PositionViewSet, basename="position")
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
+    path("risk/", include("apps.risk.api.urls")),
+    path("breakers/", include("apps.breakers.api.urls")),
     path("", include(router.urls)),
 ]

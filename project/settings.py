@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.matching",
     "apps.trading",
+    "apps.risk",
+    "apps.breakers",
     "apps.desk",
 ]
 
@@ -170,10 +172,22 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Session close, in UTC (16:00 New York in winter): DAY orders expire then.
 SESSION_CLOSE_UTC = env.str("SESSION_CLOSE_UTC", default="21:00")
 _close_hour, _close_minute = (int(part) for part in SESSION_CLOSE_UTC.split(":"))
+# Session open, in UTC (09:30 New York in winter): daily risk counters start again then.
+SESSION_OPEN_UTC = env.str("SESSION_OPEN_UTC", default="13:30")
+_open_hour, _open_minute = (int(part) for part in SESSION_OPEN_UTC.split(":"))
 CELERY_BEAT_SCHEDULE = {
     "expire-day-orders": {
         "task": "apps.trading.tasks.expire_day_orders",
         "schedule": crontab(hour=_close_hour, minute=_close_minute, day_of_week="mon-fri"),
+    },
+    "reset-daily-risk": {
+        "task": "apps.risk.tasks.reset_daily_risk",
+        "schedule": crontab(hour=_open_hour, minute=_open_minute, day_of_week="mon-fri"),
+    },
+    # The session's open and close (from the breaker settings' local times) reach every shard.
+    "start-session": {
+        "task": "apps.breakers.tasks.start_session",
+        "schedule": crontab(hour=_open_hour, minute=_open_minute, day_of_week="mon-fri"),
     },
     # Nightly, when the desk is quiet: the walk reads every row of the log.
     "audit-verify-chain": {

@@ -21,6 +21,24 @@ REASON_STATUS: dict[str, int] = {
     Reason.MALFORMED_COMMAND: 400,
     Reason.ORDER_NOT_FOUND: 404,
     Reason.NOT_ORDER_OWNER: 404,
+    # Pre-trade risk. Not allowed to trade this at all (who, what, or a kill switch): 403.
+    # Too fast: 429. A limit or a market-protection bound the order would breach: 422, the
+    # same for every limit, so a client can tell "change the order" from "ask risk".
+    Reason.USER_NOT_AUTHORISED: 403,
+    Reason.KILL_SWITCH: 403,
+    Reason.RESTRICTED_INSTRUMENT: 403,
+    Reason.INSTRUMENT_NOT_PERMITTED: 403,
+    Reason.MESSAGE_RATE_EXCEEDED: 429,
+    Reason.MAX_ORDER_QUANTITY: 422,
+    Reason.MAX_ORDER_NOTIONAL: 422,
+    Reason.PRICE_COLLAR: 422,
+    Reason.NO_REFERENCE_PRICE: 422,
+    Reason.DAILY_LOSS_REDUCE_ONLY: 422,
+    Reason.POSITION_LIMIT: 422,
+    Reason.CREDIT_LIMIT: 422,
+    # The same order again within the duplicate window, like a reused client order id: 409.
+    Reason.DUPLICATE_ORDER: 409,
+    Reason.INVALID_CONTROL: 400,
 }
 
 
