@@ -136,7 +136,12 @@ class ControlDispatch:
     """Control commands for every shard, sent once the change that caused them has committed.
 
     Each command is a template: every shard gets its own copy with its own command id. Only the
-    first shard answers unless `wait_all` (a kill switch waits for every shard)."""
+    first shard answers unless `wait_all` (a kill switch waits for every shard).
+
+    Two edits of the same limit committed within microseconds of each other could reach the
+    stream in the opposite order to their commits; the row lock keeps that window to the time
+    between one commit and its XADD, and the matcher's start-up sync (apps.risk.sync) brings
+    it back to the database's value in any case."""
 
     commands: list[Command]
     wait_all: bool = False
