@@ -2,7 +2,8 @@ import { defineConfig } from 'vite';
 
 // The bundles are served by Django's staticfiles under fixed names
 // (static/desk/desk.js + desk.css for the desk, static/desk/audit.js +
-// audit.css for the audit page), so the templates never need a manifest
+// audit.css for the audit page, static/desk/risk.js + risk.css for the risk
+// console), so the templates never need a manifest
 // lookup: no hashes, one JS file and one stylesheet per page.
 export default defineConfig({
   root: '.',
@@ -16,17 +17,18 @@ export default defineConfig({
     modulePreload: false,
     sourcemap: false,
     rolldownOptions: {
-      input: { desk: 'src/main.ts', audit: 'src/audit.ts' },
+      input: { desk: 'src/main.ts', audit: 'src/audit.ts', risk: 'src/risk.ts' },
       output: {
         format: 'es',
         entryFileNames: '[name].js',
         chunkFileNames: 'desk-[name].js',
         assetFileNames: (asset) => {
           if (asset.names.includes('audit.css')) return 'audit.css';
+          if (asset.names.includes('risk.css')) return 'risk.css';
           return asset.names.some((n) => n.endsWith('.css')) ? 'desk.css' : '[name][extname]';
         },
-        // Two entries need splitting on (Rolldown refuses `false` with several inputs), but
-        // neither page has lazy routes, and the audit page imports no desk module, so each
+        // Several entries need splitting on (Rolldown refuses `false` with several inputs), but
+        // no page has lazy routes, and the audit and risk pages import no desk module, so each
         // entry is still one self-contained file and no shared chunk is emitted.
         codeSplitting: true,
       },

@@ -1,14 +1,19 @@
-"""The desk's live connection: book subscriptions, order entry and one's own outcomes."""
+"""The desk's live connection: book subscriptions, order entry, one's own outcomes, the risk
+feed for risk managers, and the count of a user's open connections behind cancel-on-disconnect."""
 
 import json
 import re
 from typing import Any
 
+import redis
+import structlog
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
+from apps.desk import presence
+from apps.desk.risk_console import can_watch_risk, risk_console_snapshot
 from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.redis import redis_get
@@ -23,6 +28,8 @@ from apps.trading.services import (
 UNAUTHENTICATED_CLOSE_CODE = 4401
 _SYMBOL = re.compile(r"^[A-Z0-9.]{1,16}$")
 _ORDER_FIELDS = ("symbol", "side", "quantity", "time_in_force", "client_order_id")
+
+log = structlog.get_logger(__name__)
 
 
 class BadMessage(Exception):
@@ -71,9 +78,19 @@ def _snapshot(shard: int, symbol: str) -> dict[str, Any]:
     return snapshot
 
 
+_connection_open = sync_to_async(presence.connection_open, thread_sensitive=False)
+_connection_close = sync_to_async(presence.connection_close, thread_sensitive=False)
+_desk_disconnected = database_sync_to_async(presence.desk_disconnected)
+_can_watch_risk = database_sync_to_async(can_watch_risk)
+_risk_console_snapshot = database_sync_to_async(risk_console_snapshot)
+
+
 class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     user: User
     books: set[str]
+    # Whether this connection is in the user's count of open connections, and in the risk group.
+    counted: bool = False
+    watching_risk: bool = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -83,6 +100,12 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.user = user
         self.books = set()
         await self.channel_layer.group_add(keys.user_group(user.pk), self.channel_name)
+        try:
+            await _connection_open(user.pk)
+            self.counted = True
+        except redis.RedisError as exc:
+            # The desk still trades without the count; only cancel-on-disconnect is blind.
+            log.warning("desk_connection_not_counted", user_id=user.pk, error=str(exc))
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -91,6 +114,20 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.channel_layer.group_discard(keys.user_group(self.user.pk), self.channel_name)
         for symbol in self.books:
             await self.channel_layer.group_discard(keys.book_group(symbol), self.channel_name)
+        if self.watching_risk:
+            await self.channel_layer.group_discard(keys.risk_group(), self.channel_name)
+        if self.counted:
+            await self._uncount()
+
+    async def _uncount(self) -> None:
+        """The trader's last desk connection dropping cancels their DAY orders, if they opted in."""
+        self.counted = False
+        try:
+            remaining = await _connection_close(self.user.pk)
+            if remaining == 0:
+                await _desk_disconnected(self.user)
+        except (redis.RedisError, OrderRejected) as exc:
+            log.error("cancel_on_disconnect_failed", user_id=self.user.pk, error=str(exc))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Parse here rather than in the base class, so that bad JSON gets an error frame
@@ -114,6 +151,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             "order.new": self._order_new,
             "order.cancel": self._order_cancel,
             "order.modify": self._order_modify,
+            "risk.subscribe": self._risk_subscribe,
         }
         handler = handlers.get(content.get("type"))  # type: ignore[arg-type]
         if handler is None:
@@ -206,6 +244,17 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
         except OrderRejected as exc:
             await self._error(request_id, exc.code, exc.message)
+
+    async def _risk_subscribe(self, content: dict[str, Any], request_id: str) -> None:
+        if not await _can_watch_risk(self.user):
+            raise BadMessage("permission_denied", "Only risk managers may watch the risk feed.")
+        # Join before reading the snapshot, as for books, so that nothing published in between
+        # is lost. The matcher stores an account's figures before it publishes them, so a frame
+        # queued meanwhile is never older than the snapshot: at worst it repeats it.
+        await self.channel_layer.group_add(keys.risk_group(), self.channel_name)
+        self.watching_risk = True
+        snapshot = await _risk_console_snapshot()
+        await self.send_json({**snapshot, "request_id": request_id})
 
     async def desk_frames(self, message: dict[str, Any]) -> None:
         """Frames the matcher published to one of this connection's groups, in order."""

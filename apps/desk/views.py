@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.generic import TemplateView
 
+from apps.desk.risk_console import RISK_PERMISSION
 from apps.matching import keys
 from apps.matching.redis import redis_client, redis_get
 
@@ -26,6 +27,14 @@ class AuditView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     template_name = "desk/audit.html"
     permission_required = "audit.view_eventrecord"
+
+
+class RiskView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """The risk managers' console: live utilisation, limits, kill switches, alerts and
+    rejections. Anonymous visitors are sent to log in; others get 403."""
+
+    template_name = "desk/risk.html"
+    permission_required = RISK_PERMISSION
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

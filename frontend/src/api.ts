@@ -1,7 +1,7 @@
 // REST client for /api/v1/. Same-origin session auth: the session cookie rides
 // along, and unsafe methods carry Django's CSRF token.
 
-import type { ApiError, Instrument, MassCancelResult, Me, Order, Position } from './types';
+import type { ApiError, Instrument, MassCancelResult, Me, Order, Position, TraderRiskSettings } from './types';
 
 const BASE = '/api/v1/';
 
@@ -71,4 +71,7 @@ export const api = {
   cancelOrder: (orderId: number) => request<Order>('DELETE', `orders/${orderId}/`),
   /** Cancels every open order of the signed-in trader (no filters). */
   massCancel: () => request<MassCancelResult>('POST', 'orders/mass-cancel/', {}),
+  riskSettings: () => request<TraderRiskSettings>('GET', 'risk/me/settings/'),
+  updateRiskSettings: (changes: Partial<TraderRiskSettings>) =>
+    request<TraderRiskSettings>('PATCH', 'risk/me/settings/', changes),
 };

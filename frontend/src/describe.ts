@@ -54,6 +54,8 @@ const CANCEL_REASONS: Readonly<Record<string, string>> = {
   self_trade_prevented: 'it would have traded with your own order',
   mass_cancel: 'by a mass cancel',
   expired: 'expired at the session close',
+  kill_switch: 'a kill switch was engaged',
+  cancel_on_disconnect: 'your last desk connection dropped',
 };
 
 /** The operator cancelled it, here or elsewhere (another tab, the API): nothing to explain. */

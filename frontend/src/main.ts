@@ -5,6 +5,7 @@ import './desk.css';
 import { api, errorText, HttpError } from './api';
 import { Book } from './book';
 import { CancelAll } from './cancelall';
+import { CancelOnDisconnect } from './cancelondisconnect';
 import { acceptedText, cancelledText, isOperatorCancel, modifiedText, termsText } from './describe';
 import { byId, setAttr, setText } from './dom';
 import { Fills } from './fills';
@@ -38,6 +39,7 @@ class Desk {
   private readonly positions: Positions;
   private readonly ticket: Ticket;
   private readonly cancelAll: CancelAll;
+  private readonly cancelOnDisconnect: CancelOnDisconnect | null;
   private readonly conn = byId('conn');
   private readonly picker = byId<HTMLSelectElement>('symbol-select');
 
@@ -76,6 +78,13 @@ class Desk {
       // Frames update the table, but not while the socket is down; the listing always does.
       settled: () => this.reloadOrders(),
     });
+    this.cancelOnDisconnect = me.roles.includes('trader')
+      ? new CancelOnDisconnect({
+          load: api.riskSettings,
+          save: api.updateRiskSettings,
+          status: (text, kind) => this.ticket.status(text, kind),
+        })
+      : null;
 
     this.picker.replaceChildren(
       ...instruments.map((i) => {
@@ -97,6 +106,7 @@ class Desk {
     this.select(first);
     this.reloadOrders();
     this.positions.reload();
+    void this.cancelOnDisconnect?.load();
     this.socket.connect();
   }
 
@@ -251,7 +261,8 @@ class Desk {
       }
       case 'order.rejected': {
         const p = this.settle(f.request_id) ?? this.byClientOrderId(f.client_order_id);
-        if (p) this.ticket.status(f.message, 'error');
+        // One sent from elsewhere (another tab, a script) is still the trader's to know about.
+        this.ticket.status(p ? f.message : `Order ${f.client_order_id} rejected: ${f.message}`, 'error');
         break;
       }
       case 'order.updated':

@@ -79,6 +79,12 @@ export interface LevelChange {
   count: number;
 }
 
+/** The trader's own risk choices, from /api/v1/risk/me/settings/. */
+export interface TraderRiskSettings {
+  /** Cancel my working DAY orders when my last desk connection drops. */
+  cancel_on_disconnect: boolean;
+}
+
 export interface ApiError {
   code: string;
   message: string;
