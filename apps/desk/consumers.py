@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.models import User
+from apps.breakers.selectors import halts_current
 from apps.desk import presence
 from apps.desk.risk_console import can_watch_risk, risk_console_snapshot
 from apps.instruments.models import Instrument
@@ -81,6 +82,7 @@ def _snapshot(shard: int, symbol: str) -> dict[str, Any]:
 _connection_open = sync_to_async(presence.connection_open, thread_sensitive=False)
 _connection_close = sync_to_async(presence.connection_close, thread_sensitive=False)
 _desk_disconnected = database_sync_to_async(presence.desk_disconnected)
+_halts_current = database_sync_to_async(halts_current)
 _can_watch_risk = database_sync_to_async(can_watch_risk)
 _risk_console_snapshot = database_sync_to_async(risk_console_snapshot)
 
@@ -100,6 +102,9 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.user = user
         self.books = set()
         await self.channel_layer.group_add(keys.user_group(user.pk), self.channel_name)
+        # Every desk shows halts: join before reading the current ones (as for books), so that
+        # none published in between is missed; frames queue behind the snapshot sent below.
+        await self.channel_layer.group_add(keys.halts_group(), self.channel_name)
         try:
             await _connection_open(user.pk)
             self.counted = True
@@ -107,11 +112,20 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             # The desk still trades without the count; only cancel-on-disconnect is blind.
             log.warning("desk_connection_not_counted", user_id=user.pk, error=str(exc))
         await self.accept()
+        # The halts in force, when there are any (a client forgets its halts on connecting).
+        try:
+            halts = await _halts_current()
+        except redis.RedisError as exc:
+            log.warning("desk_halts_unavailable", user_id=user.pk, error=str(exc))
+            halts = []
+        if halts:
+            await self.send_json({"type": "halts.snapshot", "halts": halts})
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
         await self.channel_layer.group_discard(keys.user_group(self.user.pk), self.channel_name)
+        await self.channel_layer.group_discard(keys.halts_group(), self.channel_name)
         for symbol in self.books:
             await self.channel_layer.group_discard(keys.book_group(symbol), self.channel_name)
         if self.watching_risk:

@@ -1,5 +1,6 @@
 import json
 import time
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.generic import TemplateView
 
+from apps.breakers.services import can_halt
 from apps.desk.risk_console import RISK_PERMISSION
 from apps.matching import keys
 from apps.matching.redis import redis_client, redis_get
@@ -35,6 +37,15 @@ class RiskView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     template_name = "desk/risk.html"
     permission_required = RISK_PERMISSION
+
+
+class HaltsView(LoginRequiredMixin, TemplateView):
+    """Current and past halts for every signed-in user; halt and resume for those allowed."""
+
+    template_name = "desk/halts.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "can_halt": can_halt(self.request.user)}
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -3,6 +3,7 @@
 
 import './desk.css';
 import { api, errorText, HttpError } from './api';
+import { HaltBanners } from './banner';
 import { Book } from './book';
 import { CancelAll } from './cancelall';
 import { CancelOnDisconnect } from './cancelondisconnect';
@@ -34,6 +35,7 @@ class Desk {
   private readonly socket: DeskSocket;
   private readonly book: Book;
   private readonly tape = new Tape();
+  private readonly halts = new HaltBanners();
   private readonly fills = new Fills();
   private readonly orders: OpenOrders;
   private readonly positions: Positions;
@@ -116,10 +118,12 @@ class Desk {
     this.tape.clear();
     this.ticket.setInstrument(inst);
     this.book.select(inst);
+    this.halts.select(inst?.symbol ?? null);
     if (inst) writeStored(SYMBOL_KEY, inst.symbol);
   }
 
   private onOpen(): void {
+    this.halts.reset();
     this.book.resubscribe();
     // Order events and fills may have been missed while disconnected.
     this.reloadOrders();
@@ -241,6 +245,7 @@ class Desk {
   }
 
   private onFrame(f: ServerFrame): void {
+    if (this.halts.onFrame(f)) return;
     switch (f.type) {
       case 'book.snapshot':
         this.book.onSnapshot(f);
