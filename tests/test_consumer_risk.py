@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import LazySettings
 
 from apps.accounts.models import User
 from apps.desk.presence import connections_key
@@ -174,6 +175,60 @@ async def test_a_risk_manager_sees_a_kill_switch_and_the_refused_order_live(
     )
     rejection = (await receive_type(console, "risk.rejection"))["rejection"]
     assert (rejection["client_order_id"], rejection["code"]) == ("after-kill", "kill_switch")
+    await console.disconnect()
+
+
+def _account_figures(credit_used: str, loss_today: str, symbol: str, stage: str) -> str:
+    return json.dumps(
+        {
+            "account": "ACC-1",
+            "credit_limit": "1000.00",
+            "credit_used": credit_used,
+            "loss_today": loss_today,
+            "loss_warning": "50.00",
+            "loss_reduce_only": None,
+            "loss_kill": None,
+            "loss_stage": stage,
+            "kill_switch": None,
+            "positions": [
+                {
+                    "symbol": symbol,
+                    "position": 5,
+                    "max_long": None,
+                    "max_short": None,
+                    "working_buy": 0,
+                    "working_sell": 0,
+                }
+            ],
+        }
+    )
+
+
+async def test_the_snapshot_adds_up_an_account_over_every_shard(
+    risk_manager: User, trader: User, instruments: dict[str, Instrument], settings: LazySettings
+) -> None:
+    settings.MATCHER_SHARD_COUNT = 2
+    client = redis_client()
+    client.hset(keys.risk_snapshot(0), "ACC-1", _account_figures("100.00", "10.00", "AAPL", "ok"))
+    client.hset(
+        keys.risk_snapshot(1), "ACC-1", _account_figures("25.50", "45.00", "INTC", "warning")
+    )
+    client.hset(
+        keys.risk_snapshot(1),
+        keys.KILL_SWITCHES_FIELD,
+        json.dumps({"firm": None, "accounts": {}, "traders": {}}),
+    )
+    console = await open_socket(risk_manager)
+    await console.send_json_to({"type": "risk.subscribe"})
+    snapshot = await receive(console)
+    [account] = snapshot["accounts"]
+    assert (account["credit_used"], account["loss_today"], account["loss_stage"]) == (
+        "125.50",
+        "55.00",
+        "warning",
+    )
+    assert [p["symbol"] for p in account["positions"]] == ["AAPL", "INTC"]
+    assert snapshot["kill_switches"] == {"firm": None, "traders": {}}
     await console.disconnect()
 
 

@@ -7,12 +7,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import User
-from tests.browser.conftest import LiveDesk, log_in, place
+from tests.browser.conftest import ROOT, LiveDesk, log_in, place
 
 pytestmark = pytest.mark.browser
 
 
 def open_console(browser: Browser, desk: LiveDesk) -> Page:
+    assert (ROOT / "static" / "desk" / "risk.js").exists(), "build the front end first"
     page = log_in(browser, desk, "rita", "pw-rita")
     page.click("#nav-risk")
     page.wait_for_url(f"{desk.url}/risk/")
