@@ -70,6 +70,7 @@ interface BannerParts {
   message: HTMLElement;
   times: HTMLElement;
   allowed: HTMLElement;
+  label: HTMLElement;
   price: HTMLElement;
   indicative: HTMLElement;
 }
@@ -149,13 +150,14 @@ export class HaltBanners {
         message: h('span', 'halt-message'),
         times: h('span', 'halt-times'),
         allowed: h('span', 'halt-allowed'),
+        label: h('span', 'indicative-label', 'Indicative auction'),
         price: h('strong', 'indicative-price'),
         indicative: h('span', 'indicative-detail'),
       };
       b.root.setAttribute('role', 'alert');
       b.root.dataset['symbol'] = halt.symbol;
       const auction = h('span', 'halt-indicative');
-      auction.append('Indicative auction ', b.price, ' ', b.indicative);
+      auction.append(b.label, ' ', b.price, ' ', b.indicative);
       const link = h('a', 'halt-link', 'All halts');
       link.href = '/halts/';
       b.root.append(b.title, b.message, b.times, b.allowed, auction, link);
@@ -167,7 +169,10 @@ export class HaltBanners {
     setText(b.message, halt.message);
     setText(b.times, `since ${clock(halt.since)}, ${untilText(halt)}`);
     setText(b.allowed, allowedText(halt));
-    setText(b.price, halt.indicative?.price ?? '—');
+    const price = halt.indicative?.price ?? null;
+    b.label.hidden = price === null;
+    b.price.hidden = price === null;
+    setText(b.price, price ?? '');
     setText(b.indicative, indicativeText(halt));
     this.drawLadder();
     this.drawMarketWide();
