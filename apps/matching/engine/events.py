@@ -65,6 +65,9 @@ class OrderAccepted(NamedTuple):
     post_only: bool = False
     stp_mode: StpMode = StpMode.CANCEL_RESTING
     stp_group: str = ""
+    # The LULD band price the order works at, its own limit being through the band (0: its
+    # limit stands). See the breaker stage in docs/engine-semantics.md.
+    band_price_ticks: int = 0
     kind: str = "order_accepted"
 
 
@@ -114,6 +117,8 @@ class StopTriggered(NamedTuple):
     account: str
     symbol: str
     trigger_price_ticks: int
+    # As in OrderAccepted, for a stop-limit whose limit is through the LULD band.
+    band_price_ticks: int = 0
     kind: str = "stop_triggered"
 
 
@@ -165,6 +170,9 @@ class OrderModified(NamedTuple):
     previous_price_ticks: int
     previous_leaves_lots: int
     kept_priority: bool
+    # As in OrderAccepted: the band price the order works at when its new limit is through
+    # the LULD band (0: its limit stands).
+    band_price_ticks: int = 0
     kind: str = "order_modified"
 
 
