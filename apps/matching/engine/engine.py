@@ -1,8 +1,11 @@
 """The engine: applies one command at a time and returns the events it caused.
 
 Stages, in the order an order meets them: validate → risk (apps/matching/engine/risk.py, the
-pre-trade controls) → accept → match against the book (with self-trade prevention) → rest, or
-cancel the remainder → trigger the stops its trades reached.
+pre-trade controls) → breakers (apps/matching/engine/halts.py: no new order of a kind a halt
+refuses, no trade outside the LULD band) → accept → match against the book (with self-trade
+prevention) → rest, or cancel the remainder → trigger the stops its trades reached.
+After the command: limit states, volume spikes and the market-wide breaker; timers (a limit
+state's 15 s, a pause's end) run before a command stamped at or after them.
 Every command yields exactly one outcome event first, then its consequences, then one book
 delta per instrument whose displayed levels it changed. See docs/engine-semantics.md.
 """
@@ -10,32 +13,51 @@ delta per instrument whose displayed levels it changed. See docs/engine-semantic
 from dataclasses import dataclass
 from typing import Any
 
+from apps.matching.engine.auction import (
+    AuctionResult,
+    auction_collar_ok,
+    indicative,
+    uncross,
+    widened_collar_bps,
+)
 from apps.matching.engine.book import BookSide, Level, OrderBook, WorkingOrder
+from apps.matching.engine.breakers import Band, Session
 from apps.matching.engine.commands import (
     CancelOrder,
+    ClockTick,
     Command,
     DefineInstrument,
     ExpireOrders,
+    HaltInstrument,
     KillSwitch,
     MarkToMarket,
     MassCancel,
     ModifyOrder,
     NewOrder,
     ResetDailyRisk,
+    SetBreakerParameter,
     SetRiskLimit,
     SetRiskListEntry,
+    StartSession,
     Unparseable,
 )
 from apps.matching.engine.events import (
+    AuctionIndicative,
     BookDelta,
+    BreakerParameterChanged,
     CancelRejected,
+    ClockAdvanced,
     CommandRejected,
     DailyRiskReset,
     Event,
+    HaltRequestDone,
     InstrumentDefined,
     KillSwitchChanged,
     LevelChange,
+    LimitStateEntered,
+    LimitStateExited,
     MarkedToMarket,
+    MarketWideBreakerTriggered,
     MassCancelDone,
     ModifyRejected,
     OrderAccepted,
@@ -44,14 +66,28 @@ from apps.matching.engine.events import (
     OrderReduced,
     OrderRejected,
     OrdersExpired,
+    PauseExtended,
     RiskAlert,
     RiskLimitChanged,
     RiskListChanged,
+    SessionStarted,
     StopTriggered,
     Trade,
+    TradingHalted,
+    TradingResumed,
+    VolumeSpikeDetected,
 )
+from apps.matching.engine.halts import BreakerStage, Halt, P, Watch
 from apps.matching.engine.risk import LOSS_KILLED, Kill, RiskStage
-from apps.matching.engine.types import KillScope, OrderType, Reason, Side, StpMode, TimeInForce
+from apps.matching.engine.types import (
+    HaltKind,
+    KillScope,
+    OrderType,
+    Reason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 BUY = Side.BUY
 SELL = Side.SELL
@@ -60,7 +96,9 @@ MARKET = OrderType.MARKET
 STOP = OrderType.STOP
 STOP_LIMIT = OrderType.STOP_LIMIT
 RESTING_TIFS = (TimeInForce.DAY, TimeInForce.GTC)
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
+# No timer runs: every command time is before it.
+NO_DEADLINE = 2**63
 
 
 @dataclass(slots=True)
@@ -77,6 +115,28 @@ class Instrument:
     reference_price_ticks: int = 0
     # What one tick is worth on one lot, in micros: ticks * lots * this = money.
     lot_tick_micros: int = 10_000
+    # Circuit breakers (DefineInstrument says what each means).
+    luld_tier: int = 0
+    halted_accepts_orders: bool = True
+    index_weight: int = 0
+    previous_close_ticks: int = 0
+    spike_pauses: bool = False
+
+
+HALT_NAMES = {
+    HaltKind.LULD_PAUSE: "LULD trading pause",
+    HaltKind.MANUAL: "halt made by a risk manager",
+    HaltKind.MARKET_WIDE: "market-wide circuit breaker halt",
+    HaltKind.VOLUME_SPIKE: "volume-spike pause",
+}
+
+
+def duration(ns: int) -> str:
+    """A timer's length for a sentence: "15 s", "5 minutes"."""
+    if ns % 60_000_000_000 == 0:
+        minutes = ns // 60_000_000_000
+        return f"{minutes} minute" + ("" if minutes == 1 else "s")
+    return f"{ns / 1e9:g} s"
 
 
 class _Stopped(Exception):
@@ -106,6 +166,21 @@ class Engine:
         self._ts_ns = 0
         self._command_id = ""
         self.risk = RiskStage(self.instruments)
+        self.breakers = BreakerStage(self.instruments)
+        # The hot path's view of the breaker stage: the halts (the same dict: an order asks
+        # `if self._halts` before anything else), the earliest timer, and whether any
+        # instrument needs looking at after a command. An instrument that is not banded,
+        # watched or halted pays a handful of comparisons a command for the whole stage.
+        self._halts = self.breakers.halts
+        self._deadline_ns = NO_DEADLINE
+        self._watching = False
+        # Trade ids of this command's reopening auctions: already in the reference window,
+        # and left out of the volume-spike detector.
+        self._auction_trade_ids: set[int] = set()
+        # The band of the instrument last asked about in this command: (command seq,
+        # instrument, band). A command asks several times (to slide, to match, after it);
+        # the answer holds until the reference window or a limit state changes.
+        self._band_memo: tuple[int, Instrument, Band | None] | None = None
         self._handlers = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -118,6 +193,10 @@ class Engine:
             KillSwitch: self._kill_switch,
             ResetDailyRisk: self._reset_daily_risk,
             MarkToMarket: self._mark_to_market,
+            ClockTick: self._clock_tick,
+            HaltInstrument: self._halt_instrument,
+            StartSession: self._start_session,
+            SetBreakerParameter: self._set_breaker_parameter,
             Unparseable: self._unparseable,
         }
 
@@ -132,9 +211,14 @@ class Engine:
         self._command_id = command.command_id
         self.seq += 1
         self.last_command_seq = self.seq
-        self._handlers[type(command)](command)  # type: ignore[operator]
+        if command.ts_ns < self._deadline_ns or type(command) is ClockTick:
+            self._handlers[type(command)](command)  # type: ignore[operator]
+        else:
+            self._apply_after_timers(command)
         if self.risk.changed:
             self._settle_risk()
+        if self._watching and (self._touched or type(command) is ClockTick):
+            self._after_command(type(command) is ClockTick)
         if self._touched:
             self._emit_book_deltas()
         return events
@@ -150,13 +234,45 @@ class Engine:
     def last_trade_price(self, symbol: str) -> int | None:
         return self.instruments[symbol].book.last_trade_ticks
 
+    def next_deadline_ns(self) -> int | None:
+        """The earliest time at which a ClockTick would change anything (a limit state turning
+        into a pause, a pause or its extension ending), or None. The matcher sends a ClockTick
+        stamped at or after it; a command stamped later that arrives first runs the due
+        timers itself, before it takes effect."""
+        return None if self._deadline_ns == NO_DEADLINE else self._deadline_ns
+
+    def halts(self) -> dict[str, dict[str, Any]]:
+        """Each halted or paused instrument: kind, message, since_ns, until_ns (0: until
+        resumed, or the next session), accepts_orders, user_id, reference_ticks, extensions and
+        the last indicative auction (price_ticks, paired_lots, imbalance_lots, imbalance_side),
+        JSON-ready, by symbol."""
+        return self.breakers.halts_view()
+
+    def limit_states(self) -> dict[str, dict[str, Any]]:
+        """Each instrument in limit state: band_side, the band, since_ns and pause_at_ns."""
+        return self.breakers.limit_states_view()
+
+    def band(self, symbol: str) -> tuple[int, int] | None:
+        """The LULD band (lower, upper ticks) in force for `symbol` as of the last command, or
+        None for an instrument without bands or without a reference price yet."""
+        instrument = self.instruments[symbol]
+        if not instrument.luld_tier:
+            return None
+        band = self.breakers.band(instrument, self.breakers.now_ns, peek=True)
+        return None if band is None else (band.lower_ticks, band.upper_ticks)
+
     # -- instrument and housekeeping commands -----------------------------------------------
 
     def _define_instrument(self, cmd: DefineInstrument) -> None:
+        refusal = ""
         if cmd.tick_size_micros <= 0 or cmd.lot_size <= 0 or cmd.reference_price_ticks < 0:
-            self._control_rejected(
-                cmd.command_id, 0, "The tick size and lot size must be positive."
-            )
+            refusal = "The tick size and lot size must be positive."
+        elif cmd.luld_tier not in (0, 1, 2):
+            refusal = "The LULD tier is 1 or 2 (0: no price bands)."
+        elif cmd.index_weight < 0 or cmd.previous_close_ticks < 0:
+            refusal = "The index weight and the previous close cannot be negative."
+        if refusal:
+            self._control_rejected(cmd.command_id, 0, refusal)
             return
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None:
@@ -178,6 +294,12 @@ class Engine:
         instrument.lot_size = cmd.lot_size
         instrument.reference_price_ticks = cmd.reference_price_ticks
         instrument.lot_tick_micros = cmd.tick_size_micros * cmd.lot_size
+        instrument.luld_tier = cmd.luld_tier
+        instrument.halted_accepts_orders = cmd.halted_accepts_orders
+        instrument.index_weight = cmd.index_weight
+        instrument.previous_close_ticks = cmd.previous_close_ticks
+        instrument.spike_pauses = cmd.spike_pauses
+        dropped = self.breakers.configure(instrument)
         self._emit(
             InstrumentDefined(
                 self._next_seq(),
@@ -192,8 +314,17 @@ class Engine:
                 cmd.tick_size_micros,
                 cmd.lot_size,
                 cmd.reference_price_ticks,
+                cmd.luld_tier,
+                cmd.halted_accepts_orders,
+                cmd.index_weight,
+                cmd.previous_close_ticks,
+                cmd.spike_pauses,
             )
         )
+        if dropped is not None:
+            # No more bands: a limit state it was in ends.
+            self._end_limit_state(cmd.symbol, dropped)
+        self._breakers_changed()
 
     def _unparseable(self, cmd: Unparseable) -> None:
         self._emit(
@@ -234,7 +365,8 @@ class Engine:
         order_type = cmd.order_type
         contra = book.asks if cmd.side is BUY else book.bids
         limit = cmd.price_ticks
-        if order_type is MARKET:
+        halt = self._halts.get(cmd.symbol) if self._halts else None
+        if order_type is MARKET and halt is None:
             touch = contra.best_price()
             if touch is None:
                 self._reject(
@@ -259,28 +391,34 @@ class Engine:
         if refusal is not None:
             self._reject(cmd, *refusal)
             return
-        if order_type is LIMIT:
-            best = contra.best_price()
-            if cmd.post_only and best is not None and contra.reaches(best, limit):
-                self._reject(
-                    cmd,
-                    Reason.POST_ONLY_WOULD_TAKE,
-                    f"The post-only order at {limit} would trade with the resting order at {best}.",
-                )
-                return
         stp_key = cmd.stp_group or cmd.account
-        if (
-            cmd.time_in_force is TimeInForce.FOK
-            and order_type in (LIMIT, MARKET)
-            and not self._fok_fillable(contra, cmd.qty_lots, limit, stp_key, cmd.stp_mode)
-        ):
-            self._reject(
-                cmd,
-                Reason.FOK_NOT_FILLABLE,
-                f"The fill-or-kill order for {cmd.qty_lots} lots cannot be filled "
-                f"completely at once.",
-            )
-            return
+        band_price = 0
+        if halt is not None:
+            # The breaker stage: a halted instrument takes only orders that may rest.
+            refusal = self._halted_refusal(instrument, cmd, halt)
+            if refusal is not None:
+                self._reject(cmd, *refusal)
+                return
+        else:
+            if order_type is LIMIT:
+                best = contra.best_price()
+                if cmd.post_only and best is not None and contra.reaches(best, limit):
+                    self._reject(
+                        cmd,
+                        Reason.POST_ONLY_WOULD_TAKE,
+                        f"The post-only order at {limit} would trade with the resting order "
+                        f"at {best}.",
+                    )
+                    return
+            if cmd.time_in_force is TimeInForce.FOK and order_type in (LIMIT, MARKET):
+                reason = self._fok_refusal(
+                    instrument, cmd.side, cmd.qty_lots, limit, stp_key, cmd.stp_mode
+                )
+                if reason is not None:
+                    self._reject(cmd, reason, self._fok_message(instrument, cmd.qty_lots, reason))
+                    return
+            if instrument.luld_tier and order_type is LIMIT and cmd.time_in_force in RESTING_TIFS:
+                band_price = self._band_price(instrument, cmd.side, limit)
         self._orders_issued += 1
         order_id = self.order_id_base + self._orders_issued
         self._emit(
@@ -303,6 +441,7 @@ class Engine:
                 cmd.post_only,
                 cmd.stp_mode,
                 cmd.stp_group,
+                band_price,
             )
         )
         display = cmd.display_qty_lots
@@ -324,6 +463,11 @@ class Engine:
             cmd.stp_mode,
             stp_key,
         )
+        if halt is not None:
+            # No matching while halted: the order waits for the reopening auction, even
+            # where it crosses the other side.
+            self._rest(instrument, order)
+            return
         trades_before = self._trades_issued
         if order_type is STOP or order_type is STOP_LIMIT:
             self.orders[order_id] = order
@@ -431,6 +575,11 @@ class Engine:
 
     def _execute(self, instrument: Instrument, order: WorkingOrder, limit: int) -> None:
         """Match `order` as the taker up to `limit`, then rest it or cancel what is left."""
+        if instrument.luld_tier:
+            band = self._band(instrument)
+            if band is not None:
+                self._execute_in_band(instrument, order, limit, band)
+                return
         book = instrument.book
         contra = book.asks if order.side is BUY else book.bids
         prices = contra.prices
@@ -468,14 +617,17 @@ class Engine:
             level = contra.levels[best]
             touched[(symbol, contra_side, best)] = None
             try:
-                self._match_level(book, level, taker)
+                self._match_level(book, level, taker, best)
             finally:
                 # Also when self-trade prevention stopped the taker after emptying the level.
                 if not level.orders:
                     contra.drop_level(level)
 
-    def _match_level(self, book: OrderBook, level: Level, taker: WorkingOrder) -> None:
-        """Trade the taker against one level, oldest order first (time priority)."""
+    def _match_level(
+        self, book: OrderBook, level: Level, taker: WorkingOrder, print_ticks: int
+    ) -> None:
+        """Trade the taker against one level, oldest order first (time priority), printing at
+        `print_ticks`: the level's price, or the band's where the level lies outside it."""
         orders = level.orders
         price = level.price_ticks
         symbol = book.symbol
@@ -501,9 +653,9 @@ class Engine:
                     del self.orders[maker.order_id]
             risk.unwork(maker.account, symbol, maker.side, price, lots)
             if taker.side is BUY:
-                risk.trade(symbol, price, lots, taker.account, maker.account)
+                risk.trade(symbol, print_ticks, lots, taker.account, maker.account)
             else:
-                risk.trade(symbol, price, lots, maker.account, taker.account)
+                risk.trade(symbol, print_ticks, lots, maker.account, taker.account)
             self._trades_issued += 1
             self.seq += 1
             self._events.append(
@@ -513,7 +665,7 @@ class Engine:
                     self._command_id,
                     self._trades_issued,
                     symbol,
-                    price,
+                    print_ticks,
                     lots,
                     taker.side,
                     maker.order_id,
@@ -526,7 +678,7 @@ class Engine:
                     taker.leaves_lots,
                 )
             )
-            book.last_trade_ticks = price
+            book.last_trade_ticks = print_ticks
 
     def _prevent_self_trade(self, level: Level, maker: WorkingOrder, taker: WorkingOrder) -> None:
         mode = taker.stp_mode
@@ -581,6 +733,13 @@ class Engine:
             del book.stops[triggered.order_id]
             del self.orders[triggered.order_id]
             self._work(triggered, -triggered.leaves_lots)
+            band_price = 0
+            if (
+                instrument.luld_tier
+                and triggered.order_type is STOP_LIMIT
+                and triggered.time_in_force in RESTING_TIFS
+            ):
+                band_price = self._band_price(instrument, triggered.side, triggered.price_ticks)
             self._emit(
                 StopTriggered(
                     self._next_seq(),
@@ -591,6 +750,7 @@ class Engine:
                     triggered.account,
                     triggered.symbol,
                     last,
+                    band_price,
                 )
             )
             self._enter_triggered(instrument, triggered)
@@ -610,11 +770,13 @@ class Engine:
         else:
             order.order_type = LIMIT
             limit = order.price_ticks
-        if order.time_in_force is TimeInForce.FOK and not self._fok_fillable(
-            contra, order.leaves_lots, limit, order.stp_key, order.stp_mode
-        ):
-            self._cancelled(order, order.leaves_lots, Reason.FOK_NOT_FILLABLE)
-            return
+        if order.time_in_force is TimeInForce.FOK:
+            reason = self._fok_refusal(
+                instrument, order.side, order.leaves_lots, limit, order.stp_key, order.stp_mode
+            )
+            if reason is not None:
+                self._cancelled(order, order.leaves_lots, reason)
+                return
         self._execute(instrument, order, limit)
 
     # -- cancel, modify, mass cancel, expiry ------------------------------------------------
@@ -676,6 +838,10 @@ class Engine:
         book_side = instrument.book.side(order.side)
         previous_price, previous_leaves = order.price_ticks, order.leaves_lots
         keeps_priority = cmd.price_ticks == previous_price and cmd.qty_lots <= previous_leaves
+        halted = bool(self._halts) and order.symbol in self._halts
+        band_price = 0
+        if instrument.luld_tier and not keeps_priority and not halted:
+            band_price = self._band_price(instrument, order.side, cmd.price_ticks)
         self._touched[(order.symbol, order.side, previous_price)] = None
         if keeps_priority:
             level = book_side.levels[previous_price]
@@ -705,9 +871,13 @@ class Engine:
                 previous_price,
                 previous_leaves,
                 keeps_priority,
+                band_price,
             )
         )
-        if not keeps_priority:
+        if not keeps_priority and halted:
+            # No matching while halted: it waits at the back of its new level.
+            self._rest(instrument, order)
+        elif not keeps_priority:
             # Re-enters as if new: it may trade, then rests at the back of its level.
             trades_before = self._trades_issued
             self._execute(instrument, order, cmd.price_ticks)
@@ -952,6 +1122,651 @@ class Engine:
             lots,
         )
 
+    # -- circuit breakers: bands ------------------------------------------------------------
+
+    def _band(self, instrument: Instrument) -> Band | None:
+        """The band in force for a banded instrument during this command (the reference
+        window takes this command's trades only when it ends, so the band holds throughout)."""
+        memo = self._band_memo
+        if memo is not None and memo[0] == self.last_command_seq and memo[1] is instrument:
+            return memo[2]
+        band = self.breakers.band(instrument, self.breakers.advance(self._ts_ns))
+        self._band_memo = (self.last_command_seq, instrument, band)
+        return band
+
+    def _band_price(self, instrument: Instrument, side: Side, limit: int) -> int:
+        """The band price an order limited at `limit` works at when its limit is through the
+        band (a buy above the upper band, a sell below the lower band); 0 otherwise."""
+        band = self._band(instrument)
+        if band is None:
+            return 0
+        if side is BUY:
+            return band.upper_ticks if limit > band.upper_ticks else 0
+        return band.lower_ticks if limit < band.lower_ticks else 0
+
+    @staticmethod
+    def _band_limit(side: Side, limit: int, band: Band) -> int | None:
+        """How far a taker limited at `limit` may trade inside the band, or None when no price
+        in the band is good enough for it (a buy limited below the lower band)."""
+        if side is BUY:
+            capped = min(limit, band.upper_ticks)
+            return capped if capped >= band.lower_ticks else None
+        capped = max(limit, band.lower_ticks)
+        return capped if capped <= band.upper_ticks else None
+
+    def _fok_refusal(
+        self,
+        instrument: Instrument,
+        side: Side,
+        qty: int,
+        limit: int,
+        stp_key: str,
+        stp_mode: StpMode,
+    ) -> Reason | None:
+        """Why a fill-or-kill order cannot fill at once: not enough at its limit
+        (`fok_not_fillable`), or only by trading outside the band (`price_band`)."""
+        book = instrument.book
+        contra = book.asks if side is BUY else book.bids
+        fillable = self._fok_fillable(contra, qty, limit, stp_key, stp_mode)
+        band = self._band(instrument) if instrument.luld_tier else None
+        if band is None:
+            return None if fillable else Reason.FOK_NOT_FILLABLE
+        capped = self._band_limit(side, limit, band)
+        if capped is not None and self._fok_fillable(contra, qty, capped, stp_key, stp_mode):
+            return None
+        return Reason.PRICE_BAND if fillable else Reason.FOK_NOT_FILLABLE
+
+    def _fok_message(self, instrument: Instrument, qty: int, reason: Reason) -> str:
+        if reason is Reason.PRICE_BAND:
+            band = self._band(instrument)
+            assert band is not None
+            return (
+                f"The fill-or-kill order for {qty} lots could fill only by trading outside the "
+                f"price band ({band.lower_ticks} to {band.upper_ticks})."
+            )
+        return f"The fill-or-kill order for {qty} lots cannot be filled completely at once."
+
+    def _execute_in_band(
+        self, instrument: Instrument, order: WorkingOrder, limit: int, band: Band
+    ) -> None:
+        """`_execute` for a banded instrument: trade only inside the band, then rest the rest
+        at the band price (a limit through the band slides to it) or cancel it."""
+        book = instrument.book
+        contra = book.asks if order.side is BUY else book.bids
+        capped = self._band_limit(order.side, limit, band)
+        best = contra.best_price()
+        if capped is not None and best is not None and contra.reaches(best, capped):
+            try:
+                self._match_in_band(book, order, capped, band)
+            except _Stopped:
+                return
+        leaves = order.leaves_lots
+        if leaves == 0:
+            return
+        best = contra.best_price()
+        # More would have traded at the order's own limit: the band stopped it.
+        blocked = best is not None and contra.reaches(best, limit)
+        if order.order_type is MARKET:
+            reason = Reason.PRICE_BAND if blocked else Reason.MARKET_PROTECTION
+            self._cancelled(order, leaves, reason if best is not None else Reason.NO_LIQUIDITY)
+        elif order.time_in_force in RESTING_TIFS:
+            price = limit if capped is None else capped
+            if best is not None and contra.reaches(best, price):
+                # Only a quote left outside the band (the band moved under it) is there:
+                # resting would cross it and trading with it would print outside the band.
+                self._cancelled(order, leaves, Reason.PRICE_BAND)
+                return
+            order.price_ticks = price
+            self._rest(instrument, order)
+        else:
+            self._cancelled(order, leaves, Reason.PRICE_BAND if blocked else Reason.IOC_REMAINDER)
+
+    def _match_in_band(self, book: OrderBook, taker: WorkingOrder, capped: int, band: Band) -> None:
+        """`_match` up to `capped`, inside the band. A resting order outside the band (left
+        there when the band moved) trades at the band's edge, never at its own price: both
+        sides accept that price, and no print falls outside the band."""
+        contra = book.asks if taker.side is BUY else book.bids
+        touched = self._touched
+        symbol = book.symbol
+        contra_side = contra.side
+        lower, upper = band
+        while taker.leaves_lots:
+            best = contra.best_price()
+            if best is None or not contra.reaches(best, capped):
+                return
+            level = contra.levels[best]
+            touched[(symbol, contra_side, best)] = None
+            print_ticks = lower if best < lower else upper if best > upper else best
+            try:
+                self._match_level(book, level, taker, print_ticks)
+            finally:
+                if not level.orders:
+                    contra.drop_level(level)
+
+    def _rest(self, instrument: Instrument, order: WorkingOrder) -> None:
+        """Put what is left of `order` in the book at its price, without matching."""
+        leaves = order.leaves_lots
+        order.shown_lots = min(order.display_lots, leaves) if order.display_lots else leaves
+        instrument.book.side(order.side).add(order)
+        self.orders[order.order_id] = order
+        self._work(order, leaves)
+        self._touched[(order.symbol, order.side, order.price_ticks)] = None
+
+    # -- circuit breakers: halts ------------------------------------------------------------
+
+    def _halted_refusal(
+        self, instrument: Instrument, cmd: NewOrder, halt: Halt
+    ) -> tuple[Reason, str] | None:
+        why = HALT_NAMES[halt.kind]
+        if not instrument.halted_accepts_orders:
+            return (
+                Reason.INSTRUMENT_HALTED,
+                f"{cmd.symbol} is halted ({why}) and takes no new orders until it reopens; "
+                f"cancels are accepted.",
+            )
+        if cmd.order_type is not LIMIT or cmd.time_in_force not in RESTING_TIFS:
+            return (
+                Reason.INSTRUMENT_HALTED,
+                f"{cmd.symbol} is halted ({why}): until it reopens by auction it takes only "
+                f"limit orders that may rest (DAY, GTC).",
+            )
+        return None
+
+    def _breakers_changed(self) -> None:
+        """Refresh the hot path's view of the breaker stage after any change to it."""
+        deadline = self.breakers.deadline_ns()
+        self._deadline_ns = NO_DEADLINE if deadline is None else deadline
+        self._watching = bool(self._halts) or bool(self.breakers.watched)
+
+    def _apply_after_timers(self, command: Command) -> None:
+        """A command stamped at or after a due timer: the timers run first (a limit state
+        that lasted 15 s is a pause, whatever this command would have done), then the command.
+        Its outcome still comes first: the timers' events follow it, then the command's own
+        consequences, and the sequence numbers are dealt again in that order."""
+        events = self._events
+        early: list[Event] = []
+        self._events = early
+        self._run_timers()
+        self._events = events
+        self._handlers[type(command)](command)  # type: ignore[operator]
+        if early:
+            events[1:1] = early
+            first = self.last_command_seq + 1
+            for index, event in enumerate(events):
+                events[index] = event._replace(seq=first + index)
+
+    def _run_timers(self) -> None:
+        """Every timer due now, oldest first: limit states become pauses, pauses end."""
+        stage = self.breakers
+        now = stage.advance(self._ts_ns)
+        while True:
+            due = stage.due(now)
+            if not due:
+                return
+            timer = due[0]
+            if timer.pause:
+                self._begin_luld_pause(timer.symbol, timer.at_ns)
+            else:
+                self._reopen(timer.symbol, timer.at_ns, collar=True)
+
+    def _clock_tick(self, cmd: ClockTick) -> None:
+        self._emit(ClockAdvanced(self._next_seq(), cmd.ts_ns, cmd.command_id))
+        self._run_timers()
+
+    def _halt(self, symbol: str, halt: Halt) -> bool:
+        """Halt `symbol` unless a halt that outlasts this one is in force; say so."""
+        current = self._halts.get(symbol)
+        if current is not None:
+            if not halt.replaces(current):
+                return False
+            halt.indicative = current.indicative
+        watch = self.breakers.watches.get(symbol)
+        if watch is not None:
+            self._end_limit_state(symbol, watch)
+        self._halts[symbol] = halt
+        self._emit(
+            TradingHalted(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                symbol,
+                halt.kind,
+                halt.message,
+                halt.until_ns,
+                self.instruments[symbol].halted_accepts_orders,
+                halt.user_id,
+            )
+        )
+        self._breakers_changed()
+        return True
+
+    def _begin_luld_pause(self, symbol: str, at_ns: int) -> None:
+        """The limit state lasted its 15 s: a trading pause from `at_ns` (when the limit
+        state's clock ran out, however late the tick), reopened by auction. The auction
+        measures from the band the instrument was pinned to."""
+        stage = self.breakers
+        tracker = stage.watches[symbol].limit_state
+        side, band_ticks = tracker.side, tracker.band_ticks
+        assert side is not None
+        pause_ns = stage.parameter(P.PAUSE_NS, symbol)
+        message = (
+            f"{symbol} stayed in limit state at the {side.value} band ({band_ticks} ticks) for "
+            f"{duration(tracker.pause_after_ns)}: trading pauses for {duration(pause_ns)} and "
+            f"reopens by auction."
+        )
+        halt = Halt(HaltKind.LULD_PAUSE, message, at_ns, at_ns + pause_ns, 0, band_ticks)
+        self._halt(symbol, halt)
+
+    def _end_limit_state(self, symbol: str, watch: Watch) -> None:
+        if watch.limit_state.in_limit_state:
+            self._emit(LimitStateExited(self._next_seq(), self._ts_ns, self._command_id, symbol))
+        watch.limit_state.reset()
+        watch.frozen_band = None
+        self._band_memo = None
+        self._breakers_changed()
+
+    def _halt_instrument(self, cmd: HaltInstrument) -> None:
+        stage = self.breakers
+        now = stage.advance(cmd.ts_ns)
+        symbol = cmd.symbol
+        current = self._halts.get(symbol)
+        refusal = ""
+        if not cmd.change_reason.strip():
+            refusal = "A halt or a resume needs a reason."
+        elif symbol and symbol not in self.instruments:
+            refusal = f"Instrument {symbol!r} is not traded here."
+        elif symbol and cmd.halt and current is not None and current.kind is HaltKind.MANUAL:
+            refusal = f"{symbol} is already halted by hand."
+        elif symbol and not cmd.halt and current is None:
+            refusal = f"{symbol} is not halted."
+        elif (
+            symbol and not cmd.halt and current is not None and current.kind is not HaltKind.MANUAL
+        ):
+            refusal = (
+                f"{symbol} is in a {HALT_NAMES[current.kind]}, which ends by itself; only a "
+                f"halt made by hand is resumed by hand."
+            )
+        if refusal:
+            self._control_rejected(cmd.command_id, cmd.user_id, refusal)
+            return
+        selected = [
+            s
+            for s in ([symbol] if symbol else sorted(self.instruments))
+            if (s in self._halts and self._halts[s].kind is HaltKind.MANUAL) is not cmd.halt
+        ]
+        self._emit(
+            HaltRequestDone(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.user_id,
+                cmd.halt,
+                symbol,
+                len(selected),
+                cmd.change_reason,
+            )
+        )
+        for s in selected:
+            if cmd.halt:
+                reference = stage.reference(self.instruments[s], now)
+                halt = Halt(HaltKind.MANUAL, cmd.change_reason, now, 0, cmd.user_id, reference)
+                self._halt(s, halt)
+            else:
+                # A person decided to reopen: the auction runs at whatever price uncrosses.
+                self._reopen(s, now, collar=False)
+
+    def _start_session(self, cmd: StartSession) -> None:
+        if cmd.close_ns <= cmd.open_ns:
+            self._control_rejected(
+                cmd.command_id, cmd.user_id, "The session must close after it opens."
+            )
+            return
+        stage = self.breakers
+        now = stage.advance(cmd.ts_ns)
+        self._emit(
+            SessionStarted(
+                self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.open_ns, cmd.close_ns
+            )
+        )
+        stage.start_session(Session(cmd.open_ns, cmd.close_ns))
+        for symbol in sorted(self._halts):
+            halt = self._halts[symbol]
+            if halt.kind is HaltKind.MARKET_WIDE and halt.until_ns == 0:
+                # The market-wide level 3 lasted the rest of the day; today reopens it.
+                self._reopen(symbol, now, collar=False)
+        self._breakers_changed()
+
+    def _set_breaker_parameter(self, cmd: SetBreakerParameter) -> None:
+        stage = self.breakers
+        refusal = stage.parameter_refusal(cmd.parameter, cmd.value, cmd.symbol)
+        if not cmd.change_reason.strip():
+            refusal = "A breaker parameter change needs a reason."
+        if refusal:
+            self._control_rejected(cmd.command_id, cmd.user_id, refusal)
+            return
+        old = stage.set_parameter(cmd.parameter, cmd.value, cmd.symbol)
+        self._emit(
+            BreakerParameterChanged(
+                self._next_seq(),
+                cmd.ts_ns,
+                cmd.command_id,
+                cmd.user_id,
+                cmd.parameter,
+                cmd.symbol,
+                old,
+                cmd.value,
+                cmd.change_reason,
+            )
+        )
+        self._breakers_changed()
+
+    # -- circuit breakers: the reopening auction --------------------------------------------
+
+    @staticmethod
+    def _auction_orders(
+        book: OrderBook,
+    ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+        """Every resting order's (price, leaves, id), each side in price-time priority."""
+
+        def queue(book_side: BookSide) -> list[tuple[int, int, int]]:
+            levels = book_side.levels
+            return [
+                (o.price_ticks, o.leaves_lots, o.order_id)
+                for price in book_side.prices_best_first()
+                for o in levels[price].orders.values()
+            ]
+
+        return queue(book.bids), queue(book.asks)
+
+    @staticmethod
+    def _auction_reference(halt: Halt, book: OrderBook) -> int:
+        """The halt's reference; with none, the middle of a crossed book (0: nothing
+        crosses, so there is no auction to price)."""
+        if halt.reference_ticks:
+            return halt.reference_ticks
+        bid, ask = book.bids.best_price(), book.asks.best_price()
+        if bid is None or ask is None or bid < ask:
+            return 0
+        return (bid + ask) // 2
+
+    def _auction(self, halt: Halt, book: OrderBook) -> AuctionResult | None:
+        reference = self._auction_reference(halt, book)
+        if not reference:
+            return None
+        bids, asks = self._auction_orders(book)
+        return uncross(bids, asks, reference)
+
+    def _publish_indicative(self, symbol: str, halt: Halt) -> None:
+        book = self.instruments[symbol].book
+        reference = self._auction_reference(halt, book)
+        shown = None
+        if reference:
+            bids, asks = self._auction_orders(book)
+            shown = indicative(bids, asks, reference)
+        halt.indicative = shown
+        self._emit(
+            AuctionIndicative(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                symbol,
+                shown.price_ticks if shown else 0,
+                shown.paired_lots if shown else 0,
+                shown.imbalance_lots if shown else 0,
+                shown.imbalance_side.value if shown and shown.imbalance_side else "",
+            )
+        )
+
+    def _reopen(self, symbol: str, at_ns: int, collar: bool) -> None:
+        """End `symbol`'s halt by call auction: one price, the resting orders paired in
+        price-time priority. Where `collar` holds and the price falls outside the collar
+        around the halt's reference, the pause goes on instead, with a wider collar."""
+        stage = self.breakers
+        halt = self._halts[symbol]
+        instrument = self.instruments[symbol]
+        book = instrument.book
+        result = self._auction(halt, book)
+        if result is not None and collar and halt.reference_ticks:
+            initial_bps = stage.parameter(P.AUCTION_COLLAR_BPS, symbol)
+            collar_bps = widened_collar_bps(initial_bps, halt.extensions)
+            if not auction_collar_ok(result.price_ticks, halt.reference_ticks, collar_bps):
+                halt.extensions += 1
+                halt.until_ns = at_ns + stage.parameter(P.AUCTION_EXTENSION_NS, symbol)
+                self._emit(
+                    PauseExtended(
+                        self._next_seq(),
+                        self._ts_ns,
+                        self._command_id,
+                        symbol,
+                        result.price_ticks,
+                        halt.reference_ticks,
+                        halt.until_ns,
+                        widened_collar_bps(initial_bps, halt.extensions),
+                    )
+                )
+                self._breakers_changed()
+                return
+        del self._halts[symbol]
+        self._emit(
+            TradingResumed(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                symbol,
+                result.price_ticks if result else 0,
+                result.volume_lots if result else 0,
+            )
+        )
+        self._breakers_changed()
+        if result is not None:
+            self._auction_trades(instrument, result)
+            if book.stops:
+                self._trigger_stops(instrument)
+
+    def _auction_trades(self, instrument: Instrument, result: AuctionResult) -> None:
+        """Print the auction's fills at its one price. The aggressor of each print is the
+        order accepted later (the higher order id); the earlier one is the maker."""
+        book = instrument.book
+        symbol = book.symbol
+        price = result.price_ticks
+        watch = self.breakers.watches.get(symbol)
+        now = self.breakers.now_ns
+        self._band_memo = None
+        for bid_id, ask_id, lots in result.fills:
+            bid, ask = self.orders[bid_id], self.orders[ask_id]
+            self._work(bid, -lots)
+            self._work(ask, -lots)
+            self._auction_fill(book.bids, bid, lots)
+            self._auction_fill(book.asks, ask, lots)
+            self.risk.trade(symbol, price, lots, bid.account, ask.account)
+            maker, taker = (bid, ask) if bid_id < ask_id else (ask, bid)
+            self._trades_issued += 1
+            self._auction_trade_ids.add(self._trades_issued)
+            self._emit(
+                Trade(
+                    self._next_seq(),
+                    self._ts_ns,
+                    self._command_id,
+                    self._trades_issued,
+                    symbol,
+                    price,
+                    lots,
+                    taker.side,
+                    maker.order_id,
+                    maker.user_id,
+                    maker.account,
+                    maker.leaves_lots,
+                    taker.order_id,
+                    taker.user_id,
+                    taker.account,
+                    taker.leaves_lots,
+                )
+            )
+            if watch is not None:
+                # The reopening price is the new reference at once: the band that follows
+                # hangs on it.
+                watch.add_trade(now, price, lots)
+        book.last_trade_ticks = price
+
+    def _auction_fill(self, book_side: BookSide, order: WorkingOrder, lots: int) -> None:
+        """Take `lots` off a resting order in the auction; it keeps its place in its level."""
+        self._touched[(order.symbol, order.side, order.price_ticks)] = None
+        left = order.leaves_lots - lots
+        if left == 0:
+            book_side.remove(order)
+            del self.orders[order.order_id]
+            order.leaves_lots = 0
+            return
+        shown = min(order.display_lots, left) if order.display_lots else left
+        book_side.levels[order.price_ticks].shown_lots += shown - order.shown_lots
+        order.shown_lots = shown
+        order.leaves_lots = left
+
+    # -- circuit breakers: after each command -----------------------------------------------
+
+    def _after_command(self, every_instrument: bool) -> None:
+        """Limit states against the band in force during the command (every banded instrument
+        on a clock tick, else those whose book changed), indicative auctions of halted books
+        that changed; then this command's trades feed the reference windows and the spike
+        detectors, and the market-wide breaker looks at the index."""
+        stage = self.breakers
+        now = stage.advance(self._ts_ns)
+        instruments = self.instruments
+        touched = {symbol for symbol, _, _ in self._touched}
+        # Nearly every command touches one instrument; several go in symbol order.
+        for symbol in sorted(instruments) if every_instrument else sorted(touched):
+            halt = self._halts.get(symbol)
+            if halt is not None:
+                if symbol in touched:
+                    self._publish_indicative(symbol, halt)
+                continue
+            watch = stage.watches.get(symbol)
+            if watch is not None and instruments[symbol].luld_tier:
+                self._evaluate_limit_state(instruments[symbol], watch, now)
+        traded: dict[str, list[Trade]] = {}
+        if touched:
+            watched = stage.watched
+            for event in self._events:
+                if type(event) is Trade and event.symbol in watched:
+                    traded.setdefault(event.symbol, []).append(event)
+        auction_ids = self._auction_trade_ids
+        for symbol, trades in traded.items():
+            watch = stage.watches.get(symbol)
+            if watch is None:
+                continue
+            for trade in trades:
+                # The auction's prints are in the reference window already, and stay out of
+                # the spike detector: an auction gathers a pause's volume into one moment.
+                if trade.trade_id not in auction_ids:
+                    watch.add_trade(now, trade.price_ticks, trade.qty_lots)
+                    watch.spikes.add_trade(now, trade.qty_lots)
+            spike = watch.spikes.check(now)
+            if spike is not None:
+                self._volume_spike(instruments[symbol], spike.window_lots, spike.average_lots)
+        auction_ids.clear()
+        if traded and any(instruments[symbol].index_weight for symbol in traded):
+            self._check_market_wide(traded, now)
+
+    def _evaluate_limit_state(self, instrument: Instrument, watch: Watch, now: int) -> None:
+        symbol = instrument.symbol
+        band = self._band(instrument)
+        tracker = watch.limit_state
+        if band is None:
+            if tracker.in_limit_state:
+                self._end_limit_state(symbol, watch)
+            return
+        book = instrument.book
+        changes = tracker.update(now, book.bids.best_price(), book.asks.best_price(), band)
+        for change in changes:
+            if change.entered:
+                watch.frozen_band = band
+                self._emit(
+                    LimitStateEntered(
+                        self._next_seq(),
+                        self._ts_ns,
+                        self._command_id,
+                        symbol,
+                        change.side.value,
+                        band.lower_ticks,
+                        band.upper_ticks,
+                        change.since_ns + tracker.pause_after_ns,
+                    )
+                )
+            else:
+                watch.frozen_band = None
+                self._emit(
+                    LimitStateExited(self._next_seq(), self._ts_ns, self._command_id, symbol)
+                )
+        if changes:
+            self._band_memo = None
+            self._breakers_changed()
+
+    def _volume_spike(self, instrument: Instrument, window_lots: int, average_lots: int) -> None:
+        symbol = instrument.symbol
+        self._emit(
+            VolumeSpikeDetected(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                symbol,
+                window_lots,
+                average_lots,
+                instrument.spike_pauses,
+            )
+        )
+        if not instrument.spike_pauses or symbol in self._halts:
+            return
+        stage = self.breakers
+        now = stage.now_ns
+        pause_ns = stage.parameter(P.PAUSE_NS, symbol)
+        window_ns = stage.parameter(P.SPIKE_WINDOW_NS, symbol)
+        multiple = stage.parameter(P.SPIKE_MULTIPLE, symbol)
+        message = (
+            f"{window_lots} lots of {symbol} traded in {duration(window_ns)}, more than "
+            f"{multiple} times the recent average ({average_lots} lots): trading pauses for "
+            f"{duration(pause_ns)} and reopens by auction."
+        )
+        reference = stage.reference(instrument, now)
+        self._halt(symbol, Halt(HaltKind.VOLUME_SPIKE, message, now, now + pause_ns, 0, reference))
+
+    def _check_market_wide(self, traded: dict[str, list[Trade]], now: int) -> None:
+        stage = self.breakers
+        instruments = self.instruments
+        for symbol, trades in traded.items():
+            instrument = instruments[symbol]
+            if instrument.index_weight:
+                last = trades[-1].price_ticks
+                stage.session_prices_micros[symbol] = last * instrument.tick_size_micros
+        session = stage.session
+        if session is None:
+            return
+        trigger = stage.market_wide.check(now, stage.session_prices_micros, session)
+        if trigger is None:
+            return
+        until = trigger.resume_ns or 0
+        self._emit(
+            MarketWideBreakerTriggered(
+                self._next_seq(),
+                self._ts_ns,
+                self._command_id,
+                trigger.level,
+                trigger.decline_bps,
+                until,
+            )
+        )
+        how_long = (
+            f"trading pauses for {duration(until - now)}"
+            if until
+            else "trading halts for the rest of the day"
+        )
+        message = (
+            f"Market-wide circuit breaker level {trigger.level}: the index is "
+            f"{trigger.decline_bps / 100:.2f} % below the previous close; {how_long}."
+        )
+        for symbol in sorted(instruments):
+            reference = stage.reference(instruments[symbol], now)
+            self._halt(symbol, Halt(HaltKind.MARKET_WIDE, message, now, until, 0, reference))
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _next_seq(self) -> int:
@@ -1044,6 +1859,7 @@ class Engine:
                 account: sorted(ids) for account, ids in self.client_order_ids.items()
             },
             "risk": self.risk.snapshot(),
+            "breakers": self.breakers.snapshot(),
             "instruments": [
                 {
                     "symbol": i.symbol,
@@ -1055,6 +1871,11 @@ class Engine:
                     "tick_size_micros": i.tick_size_micros,
                     "lot_size": i.lot_size,
                     "reference_price_ticks": i.reference_price_ticks,
+                    "luld_tier": i.luld_tier,
+                    "halted_accepts_orders": i.halted_accepts_orders,
+                    "index_weight": i.index_weight,
+                    "previous_close_ticks": i.previous_close_ticks,
+                    "spike_pauses": i.spike_pauses,
                     "book_seq": i.book.book_seq,
                     "last_trade_ticks": i.book.last_trade_ticks,
                     "bids": queue(i.book.bids),
@@ -1127,6 +1948,13 @@ class Engine:
                 data["lot_size"],
                 data["reference_price_ticks"],
                 data["tick_size_micros"] * data["lot_size"],
+                data["luld_tier"],
+                data["halted_accepts_orders"],
+                data["index_weight"],
+                data["previous_close_ticks"],
+                data["spike_pauses"],
             )
         engine.risk.restore(snapshot["risk"])
+        engine.breakers.restore(snapshot["breakers"])
+        engine._breakers_changed()
         return engine
