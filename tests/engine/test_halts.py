@@ -416,7 +416,8 @@ def test_limit_state_that_lasts_15_seconds_becomes_a_five_minute_pause() -> None
     view = market.engine.halts()["AAPL"]
     assert view["kind"] == "luld_pause"
     assert view["since_ns"] == since + 15 * SECOND
-    assert view["reference_ticks"] == 10_500
+    # The reopening auction measures from the reference price: the mean of the trades, 10,400.
+    assert view["reference_ticks"] == 10_400
     assert view["indicative"] is None
 
 
@@ -638,23 +639,24 @@ def test_an_auction_outside_the_collar_extends_the_pause_with_a_wider_collar() -
     market = Market(1)
     _, until = paused_at_upper_band(market)
     market.now = until - MINUTE
-    # Alice's 10 at 10,500 rests; the crowd pays up to 11,600 for 10 more, offered at 11,500.
+    # Alice's 10 at 10,500 rests; the crowd pays up to 11,600 for 10 more, offered at 11,400.
     market.rest(CAROL, BUY, 10, 11_600)
-    market.rest(BOB, SELL, 10, 11_500)
-    # 11,500 is 9.5 % above the band price, outside the 5 % collar (9,975 to 11,025).
+    market.rest(BOB, SELL, 10, 11_400)
+    # 11,400 (of 11,400 to 11,600, the price nearest the reference) is 9.6 % above the
+    # reference (10,400), outside the 5 % collar (9,880 to 10,920).
     events = market.tick(until)
     extended = only(events, PauseExtended)
-    assert (extended.auction_price_ticks, extended.reference_ticks) == (11_500, 10_500)
+    assert (extended.auction_price_ticks, extended.reference_ticks) == (11_400, 10_400)
     assert (extended.until_ns, extended.collar_bps) == (until + 5 * MINUTE, 1_000)
     assert market.engine.next_deadline_ns() == until + 5 * MINUTE
     assert market.engine.halts()["AAPL"]["extensions"] == 1
-    # Within 10 % (up to 11,550) the auction runs.
+    # Within 10 % (up to 11,440) the auction runs.
     events = market.tick(until + 5 * MINUTE)
     resumed = only(events, TradingResumed)
-    assert (resumed.auction_price_ticks, resumed.auction_volume_lots) == (11_500, 10)
+    assert (resumed.auction_price_ticks, resumed.auction_volume_lots) == (11_400, 10)
     assert market.engine.halts() == {}
     # The reopening price is the reference now: the band is around it.
-    assert market.engine.band("AAPL") == (10_925, 12_075)
+    assert market.engine.band("AAPL") == (10_830, 11_970)
 
 
 def test_a_manual_resume_ignores_the_collar() -> None:
@@ -945,7 +947,7 @@ def eventful_day() -> Market:
     market.tick(since + 15 * SECOND)
     market.now += MINUTE
     market.rest(CAROL, BUY, 10, 11_600)
-    market.rest(BOB, SELL, 10, 11_500)
+    market.rest(BOB, SELL, 10, 11_400)
     market.order(BOB, SELL, 3, 11_700)
     order_id = market.rest(CAROL, BUY, 4, 9_000)
     market.cancel(CAROL, order_id)
@@ -1023,3 +1025,21 @@ def test_another_instruments_command_runs_a_due_timer_after_its_own_outcome() ->
     ]
     assert only(events, TradingHalted).symbol == "AAPL"
     assert only(events, Trade).symbol == "MSFT"
+
+
+def test_a_price_run_pauses_and_the_auction_reopens_near_the_reference() -> None:
+    # The desk's drill (tests/browser/test_halts.py) at the engine: 1 s of limit state, then
+    # a 6 s pause, AAPL referenced at $232.50.
+    market = Market(1, reference_price_ticks=23_250)
+    market.parameter(BreakerParameter.LIMIT_STATE_NS, SECOND)
+    market.parameter(BreakerParameter.PAUSE_NS, 6 * SECOND)
+    assert market.engine.band("AAPL") == (22_088, 24_412)
+    market.rest(BOB, BUY, 100, 23_800)
+    entered = only(market.order(BOB, BUY, 100, 24_412), LimitStateEntered)
+    halted = only(market.tick(entered.pause_at_ns), TradingHalted)
+    indicative = only(market.order(ALICE, SELL, 100, 24_000), AuctionIndicative)
+    # 100 pair anywhere from 240.00 to 244.12: 240.00 is nearest the reference.
+    assert (indicative.price_ticks, indicative.paired_lots) == (24_000, 100)
+    events = market.tick(halted.until_ns)
+    assert only(events, TradingResumed).auction_price_ticks == 24_000
+    assert prints(events) == [(24_000, 100)]

@@ -1342,9 +1342,10 @@ class Engine:
 
     def _begin_luld_pause(self, symbol: str, at_ns: int) -> None:
         """The limit state lasted its 15 s: a trading pause from `at_ns` (when the limit
-        state's clock ran out, however late the tick), reopened by auction. The auction
-        measures from the band the instrument was pinned to."""
+        state's clock ran out, however late the tick), reopened by auction around the
+        instrument's reference price then."""
         stage = self.breakers
+        reference = stage.reference(self.instruments[symbol], at_ns)
         tracker = stage.watches[symbol].limit_state
         side, band_ticks = tracker.side, tracker.band_ticks
         assert side is not None
@@ -1354,7 +1355,7 @@ class Engine:
             f"{duration(tracker.pause_after_ns)}: trading pauses for {duration(pause_ns)} and "
             f"reopens by auction."
         )
-        halt = Halt(HaltKind.LULD_PAUSE, message, at_ns, at_ns + pause_ns, 0, band_ticks)
+        halt = Halt(HaltKind.LULD_PAUSE, message, at_ns, at_ns + pause_ns, 0, reference)
         self._halt(symbol, halt)
 
     def _end_limit_state(self, symbol: str, watch: Watch) -> None:

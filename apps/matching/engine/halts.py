@@ -83,9 +83,9 @@ class Halt:
     manager resumes it, or, for the market-wide level 3, until the next session).
 
     `reference_ticks` is what the reopening auction measures from (its collar's centre and its
-    last tie-break): for a LULD pause the band the instrument was pinned to, for other halts the
-    instrument's reference price when the halt began (0: none known). `extensions` counts the
-    5-minute extensions so far; `indicative` is the auction as last published.
+    last tie-break): the instrument's reference price when the halt began (0: none known).
+    `extensions` counts the 5-minute extensions so far; `indicative` is the auction as last
+    published.
     """
 
     kind: HaltKind
