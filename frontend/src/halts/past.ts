@@ -31,7 +31,7 @@ export class PastHalts {
       cell('reason', reasonText(halt)),
       cell('who', halt.halted_by ?? '—'),
       cell('time since', timeEl(halt.since)),
-      cell('time ended', timeEl(halt.ended_at, halt.active ? 'in force' : '—')),
+      cell('time ended-at', timeEl(halt.ended_at, halt.active ? 'in force' : '—')),
       cell('ended', endedText(halt)),
       cell('price reopened', reopened),
     );
