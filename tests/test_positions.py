@@ -7,12 +7,24 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from apps.instruments.models import Instrument
 from apps.matching.worker import Matcher
+from apps.risk.models import FirmRiskPolicy
 from apps.trading.models import Fill, Order, Position
 from apps.trading.services import OrderRequest, order_submit
 from tests.conftest import RunningMatcher
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def no_price_controls(transactional_db: None, instruments: dict[str, Instrument]) -> None:
+    """The trades below use round prices far from AAPL's reference; the price collar and the
+    LULD bands (tested in tests/risk, tests/breakers and tests/engine) would stop them."""
+    FirmRiskPolicy.objects.update_or_create(
+        pk=FirmRiskPolicy.SINGLETON_PK, defaults={"collar_percent": None}
+    )
+    Instrument.objects.filter(symbol="AAPL").update(luld_tier=Instrument.LuldTier.NONE)
 
 
 def trade(seller: User, buyer: User, price: str, qty: int, tag: str) -> None:

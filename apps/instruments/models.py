@@ -9,6 +9,7 @@ class Instrument(models.Model):
     the conversions at the edge live here."""
 
     class LuldTier(models.IntegerChoices):
+        NONE = 0, "No price bands (not an NMS stock)"
         TIER_1 = 1, "Tier 1 (S&P 500, Russell 1000, selected ETPs)"
         TIER_2 = 2, "Tier 2 (all other NMS stocks)"
 

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 import redis
@@ -24,6 +25,7 @@ from apps.accounts.models import User
 from apps.audit.models import EventRecord
 from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
 from apps.instruments.models import Instrument
+from apps.instruments.services import definition_fields, instrument_definition
 from apps.matching import keys
 from apps.matching.codec import (
     INT64_MAX,
@@ -36,13 +38,20 @@ from apps.matching.codec import (
 )
 from apps.matching.engine import (
     COMMAND_TYPES,
+    OUTCOME_KINDS,
+    AuctionIndicative,
     BookDelta,
     CancelRejected,
+    ClockTick,
     Command,
     CommandRejected,
-    DefineInstrument,
     Engine,
     Event,
+    KillSwitchChanged,
+    LimitStateEntered,
+    LimitStateExited,
+    MarketWideBreakerTriggered,
+    MarkToMarket,
     MassCancelDone,
     ModifyRejected,
     OrderAccepted,
@@ -50,14 +59,23 @@ from apps.matching.engine import (
     OrderModified,
     OrderReduced,
     OrderRejected,
+    PauseExtended,
+    Reason,
+    RiskAlert,
+    RiskLimitChanged,
+    RiskListChanged,
     Side,
     StopTriggered,
     Trade,
+    TradingHalted,
+    TradingResumed,
     Unparseable,
+    VolumeSpikeDetected,
 )
 from apps.matching.models import EngineSnapshot
 from apps.matching.publisher import Frames, Publisher
 from apps.matching.redis import redis_client
+from apps.risk.sync import desired_risk_configuration, risk_sync_commands
 from apps.trading.errors import REASON_STATUS
 from apps.trading.models import Order
 from apps.trading.projection import ReadModelProjector
@@ -70,6 +88,52 @@ ORDER_ID_SPAN = 1_000_000_000_000
 REPLY_TTL_S = 60
 HEARTBEAT_EVERY_S = 1.0
 INSTRUMENT_SYNC_EVERY_S = 10.0
+# Positions are revalued at the last prices this often (when anything traded), so that a
+# daily loss limit bites on a price move even if the account sends nothing.
+MARK_TO_MARKET_EVERY_S = 1.0
+RISK_REASONS = frozenset(
+    {
+        Reason.MESSAGE_RATE_EXCEEDED,
+        Reason.USER_NOT_AUTHORISED,
+        Reason.KILL_SWITCH,
+        Reason.RESTRICTED_INSTRUMENT,
+        Reason.INSTRUMENT_NOT_PERMITTED,
+        Reason.MAX_ORDER_QUANTITY,
+        Reason.MAX_ORDER_NOTIONAL,
+        Reason.PRICE_COLLAR,
+        Reason.NO_REFERENCE_PRICE,
+        Reason.DUPLICATE_ORDER,
+        Reason.DAILY_LOSS_REDUCE_ONLY,
+        Reason.POSITION_LIMIT,
+        Reason.CREDIT_LIMIT,
+    }
+)
+HALT_EVENTS = (
+    TradingHalted,
+    PauseExtended,
+    AuctionIndicative,
+    TradingResumed,
+    LimitStateEntered,
+    LimitStateExited,
+    MarketWideBreakerTriggered,
+    VolumeSpikeDetected,
+)
+MICROS = Decimal(1_000_000)
+# The engine instrument's attributes, in the order `definition_fields` lists them.
+DEFINITION_STATE_FIELDS = (
+    "min_qty_lots",
+    "max_qty_lots",
+    "is_open",
+    "tick_size_micros",
+    "lot_size",
+    "reference_price_ticks",
+    "luld_tier",
+    "halted_accepts_orders",
+    "index_weight",
+    "previous_close_ticks",
+    "spike_pauses",
+)
+CENT = Decimal("0.01")
 MIN_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
 
@@ -118,6 +182,11 @@ class Matcher:
         self._pending_drained = False
         self._last_heartbeat = 0.0
         self._last_instrument_sync = 0.0
+        self._last_mark = time.monotonic()
+        self._traded_since_mark = False
+        # The current halts as published (symbol → frame), and those changed in this batch.
+        self._halts: dict[str, dict[str, Any]] = {}
+        self._halts_changed: dict[str, None] = {}
         self._commands_since_snapshot = 0
         self.snapshot_every = settings.MATCHER_SNAPSHOT_EVERY
         self._backoff_s = MIN_BACKOFF_S
@@ -133,7 +202,10 @@ class Matcher:
             if "BUSYGROUP" not in str(exc):
                 raise
         self.sync_instruments()
+        self.sync_risk()
+        self._restore_halts()
         self._store_snapshots(self.engine.instruments)
+        self._store_risk_snapshot(list(self.engine.risk.accounts))
         self.heartbeat()
         # The recovered book is long-lived and holds no reference cycles: keep it out of the
         # cyclic collector's full passes, whose pauses would otherwise land on order latency.
@@ -224,6 +296,11 @@ class Matcher:
         now = time.monotonic()
         if now - self._last_instrument_sync >= INSTRUMENT_SYNC_EVERY_S:
             self.sync_instruments()
+        if self._traded_since_mark and now - self._last_mark >= MARK_TO_MARKET_EVERY_S:
+            self.mark_to_market()
+        deadline = self.engine.next_deadline_ns()
+        if deadline is not None and time.time_ns() >= deadline:
+            self.clock_tick()
         # After a restart, first the entries delivered to this consumer but never acknowledged.
         start_id = ">" if self._pending_drained else "0"
         response: Any = self.redis.xreadgroup(
@@ -327,7 +404,8 @@ class Matcher:
             raw["ts_ns"] = ts_ns
             command = command_from_dict(raw)
             user_id = getattr(command, "user_id", None)
-            if user_id is not None and not self._user_known(user_id):
+            # User 0 is the system (a scheduled reset, an entitlement given from a shell).
+            if user_id and not self._user_known(user_id):
                 raise MalformedCommand(f"user {user_id} is unknown")
         except (ValueError, MalformedCommand) as exc:
             user_id = raw.get("user_id") if isinstance(raw, dict) else None
@@ -360,24 +438,38 @@ class Matcher:
         for instrument in Instrument.objects.filter(shard=self.shard):
             self._instruments[instrument.symbol] = instrument
             self._instruments_by_id[instrument.pk] = instrument
+            command = instrument_definition(instrument, self._clock_ns())
             state = self.engine.instruments.get(instrument.symbol)
-            wanted = (instrument.min_qty_lots, instrument.max_qty_lots, instrument.is_active)
-            if state is None or (state.min_qty_lots, state.max_qty_lots, state.is_open) != wanted:
-                batch.append(
-                    Incoming(
-                        "",
-                        DefineInstrument(
-                            command_id=uuid.uuid4().hex,
-                            ts_ns=self._clock_ns(),
-                            symbol=instrument.symbol,
-                            min_qty_lots=wanted[0],
-                            max_qty_lots=wanted[1],
-                            is_open=wanted[2],
-                        ),
-                    )
-                )
+            if state is None or definition_fields(command) != tuple(
+                getattr(state, name, None) for name in DEFINITION_STATE_FIELDS
+            ):
+                batch.append(Incoming("", command))
         if batch:
             self.process(batch)
+
+    def sync_risk(self) -> None:
+        """Bring the engine's limits and lists to what the database says, as commands.
+
+        Live edits reach the matcher as commands on the stream; this catches what could not
+        (an edit while the matcher or Redis was down, entitlements given before the first
+        start), so that the database is the one place limits are kept.
+        """
+        commands = risk_sync_commands(
+            self.engine.risk.configuration(), desired_risk_configuration(), self._clock_ns()
+        )
+        if commands:
+            self.process([Incoming("", command) for command in commands])
+
+    def clock_tick(self) -> None:
+        """Sequenced time for the engine's timers (a limit state's 15 s, a pause's end): sent
+        only when one is due, so an idle desk journals no ticks."""
+        self.process([Incoming("", ClockTick(command_id=uuid.uuid4().hex, ts_ns=self._clock_ns()))])
+
+    def mark_to_market(self) -> None:
+        self._last_mark = time.monotonic()
+        self._traded_since_mark = False
+        command = MarkToMarket(command_id=uuid.uuid4().hex, ts_ns=self._clock_ns())
+        self.process([Incoming("", command)])
 
     # -- one batch --------------------------------------------------------------------------
 
@@ -433,9 +525,16 @@ class Matcher:
                 frames.extend(self._frames(event, incoming, orders))
                 if isinstance(event, BookDelta):
                     touched_books[event.symbol] = None
+                elif isinstance(event, Trade):
+                    self._traded_since_mark = True
         # Books first, then answers: a caller who has its answer reads a book that includes it.
+        touched_accounts = self.engine.risk.drain_touched()
         pipe = self.redis.pipeline(transaction=False)
         self._queue_snapshots(pipe, touched_books)
+        if touched_accounts:
+            frames.extend(self._queue_risk_snapshot(pipe, touched_accounts))
+        if self._halts_changed:
+            self._queue_halts_snapshot(pipe)
         for reply_key, reply in replies:
             pipe.lpush(reply_key, reply)
             pipe.expire(reply_key, REPLY_TTL_S)
@@ -466,6 +565,8 @@ class Matcher:
                 "code": str(outcome.reason),
                 "message": outcome.message,
             }
+        if outcome.kind in OUTCOME_KINDS:
+            return {"status": 200, "event": event_to_dict(outcome)}
         return {"status": 200}
 
     def _frames(self, event: Event, incoming: Incoming, orders: dict[int, Order]) -> Frames:
@@ -482,7 +583,23 @@ class Matcher:
                 "code": str(event.reason),
                 "message": event.message,
             }
-            return [(keys.user_group(event.user_id), frame)]
+            frames: Frames = [(keys.user_group(event.user_id), frame)]
+            if event.reason in RISK_REASONS:
+                rejection = {
+                    "account": event.account,
+                    "user_id": event.user_id,
+                    "symbol": event.symbol,
+                    "client_order_id": event.client_order_id,
+                    "code": str(event.reason),
+                    "message": event.message,
+                    "ts": ns_to_iso(event.ts_ns),
+                }
+                frames.append(
+                    (keys.risk_group(), {"type": "risk.rejection", "rejection": rejection})
+                )
+            return frames
+        if isinstance(event, RiskAlert | KillSwitchChanged | RiskLimitChanged | RiskListChanged):
+            return [(keys.risk_group(), self._risk_frame(event))]
         if isinstance(event, CancelRejected | ModifyRejected | CommandRejected):
             frame = {
                 "type": "error",
@@ -534,7 +651,256 @@ class Matcher:
                 "changes": changes,
             }
             return [(keys.book_group(event.symbol), frame)]
+        if isinstance(event, HALT_EVENTS):
+            return self._halt_frames(event)
         return []
+
+    def _halt_frames(self, event: Event) -> Frames:
+        """Halts, pauses and what happens during them, for every desk; the current halts are
+        kept in Redis for a page's first paint."""
+        group = keys.halts_group()
+        ts = ns_to_iso(event.ts_ns)
+        if isinstance(event, TradingHalted):
+            halt = {
+                "symbol": event.symbol,
+                "kind": str(event.halt_kind),
+                "message": event.message,
+                "since": ts,
+                "until": ns_to_iso(event.until_ns) if event.until_ns else None,
+                "accepts_orders": event.accepts_orders,
+                "indicative": None,
+            }
+            self._halts[event.symbol] = halt
+            self._halts_changed[event.symbol] = None
+            return [(group, {"type": "halt", "halt": halt})]
+        if isinstance(event, PauseExtended | AuctionIndicative):
+            current = self._halts.get(event.symbol)
+            if current is None:
+                return []
+            if isinstance(event, PauseExtended):
+                current["until"] = ns_to_iso(event.until_ns)
+                auction = self._price(event.symbol, event.auction_price_ticks)
+                reference = self._price(event.symbol, event.reference_ticks)
+                current["extension"] = (
+                    f"Extended: the auction price {auction} was outside the collar around "
+                    f"{reference}."
+                )
+            else:
+                current["indicative"] = {
+                    "price": (
+                        self._price(event.symbol, event.price_ticks) if event.price_ticks else None
+                    ),
+                    "paired": self._qty(event.symbol, event.paired_lots),
+                    "imbalance": self._qty(event.symbol, event.imbalance_lots),
+                    "imbalance_side": event.imbalance_side,
+                }
+            self._halts_changed[event.symbol] = None
+            return [(group, {"type": "halt", "halt": current})]
+        if isinstance(event, TradingResumed):
+            self._halts.pop(event.symbol, None)
+            self._halts_changed[event.symbol] = None
+            resume = {
+                "type": "resume",
+                "symbol": event.symbol,
+                "auction_price": (
+                    self._price(event.symbol, event.auction_price_ticks)
+                    if event.auction_volume_lots
+                    else None
+                ),
+                "auction_volume": self._qty(event.symbol, event.auction_volume_lots),
+                "ts": ts,
+            }
+            return [(group, resume)]
+        if isinstance(event, LimitStateEntered):
+            frame = {
+                "type": "limit_state",
+                "symbol": event.symbol,
+                "entered": True,
+                "band_side": event.band_side,
+                "lower": self._price(event.symbol, event.lower_band_ticks),
+                "upper": self._price(event.symbol, event.upper_band_ticks),
+                "pause_at": ns_to_iso(event.pause_at_ns),
+            }
+            return [(group, frame)]
+        if isinstance(event, LimitStateExited):
+            frame = {
+                "type": "limit_state",
+                "symbol": event.symbol,
+                "entered": False,
+                "band_side": "",
+                "lower": None,
+                "upper": None,
+                "pause_at": None,
+            }
+            return [(group, frame)]
+        if isinstance(event, MarketWideBreakerTriggered):
+            frame = {
+                "type": "market_wide",
+                "level": event.level,
+                "decline_pct": str(Decimal(event.decline_bps) / 100),
+                "until": ns_to_iso(event.until_ns) if event.until_ns else None,
+            }
+            return [(group, frame)]
+        if isinstance(event, VolumeSpikeDetected):
+            frame = {
+                "type": "volume_spike",
+                "symbol": event.symbol,
+                "window_quantity": self._qty(event.symbol, event.window_lots),
+                "average_quantity": self._qty(event.symbol, event.average_lots),
+                "pauses": event.pauses,
+            }
+            return [(group, frame)]
+        return []
+
+    def _restore_halts(self) -> None:
+        """After recovery: the halts in force, as published, so that new desks see them."""
+        self._halts = {}
+        for symbol, halt in self.engine.halts().items():
+            indicative = halt["indicative"]
+            self._halts[symbol] = {
+                "symbol": symbol,
+                "kind": str(halt["kind"]),
+                "message": halt["message"],
+                "since": ns_to_iso(halt["since_ns"]),
+                "until": ns_to_iso(halt["until_ns"]) if halt["until_ns"] else None,
+                "accepts_orders": halt["accepts_orders"],
+                "indicative": None
+                if not indicative
+                else {
+                    "price": (
+                        self._price(symbol, indicative["price_ticks"])
+                        if indicative["price_ticks"]
+                        else None
+                    ),
+                    "paired": self._qty(symbol, indicative["paired_lots"]),
+                    "imbalance": self._qty(symbol, indicative["imbalance_lots"]),
+                    "imbalance_side": indicative["imbalance_side"],
+                },
+            }
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(keys.halts_snapshot(self.shard))
+        for symbol, halt in self._halts.items():
+            pipe.hset(keys.halts_snapshot(self.shard), symbol, json.dumps(halt))
+        pipe.execute()
+
+    def _queue_halts_snapshot(self, pipe: Any) -> None:
+        key = keys.halts_snapshot(self.shard)
+        for symbol in self._halts_changed:
+            halt = self._halts.get(symbol)
+            if halt is None:
+                pipe.hdel(key, symbol)
+            else:
+                pipe.hset(key, symbol, json.dumps(halt))
+        self._halts_changed.clear()
+
+    def _risk_frame(
+        self, event: RiskAlert | KillSwitchChanged | RiskLimitChanged | RiskListChanged
+    ) -> dict[str, Any]:
+        ts = ns_to_iso(event.ts_ns)
+        if isinstance(event, RiskAlert):
+            alert = {"account": event.account, "alert": event.alert, "message": event.message}
+            return {"type": "risk.alert", "alert": alert | {"ts": ts}}
+        if isinstance(event, KillSwitchChanged):
+            kill_switch = {
+                "scope": str(event.scope),
+                "account": event.account,
+                "trader_user_id": event.trader_user_id,
+                "engaged": event.engaged,
+                "allow_risk_reducing": event.allow_risk_reducing,
+                "reason": event.change_reason,
+                "user_id": event.user_id,
+                "cancelled_orders": event.cancelled_orders,
+                "ts": ts,
+            }
+            return {"type": "risk.kill_switch", "kill_switch": kill_switch}
+        if isinstance(event, RiskLimitChanged):
+            change = {
+                "limit": str(event.limit),
+                "account": event.account,
+                "symbol": event.symbol,
+                "old_value": event.old_value,
+                "new_value": event.new_value,
+                "reason": event.change_reason,
+                "user_id": event.user_id,
+                "ts": ts,
+            }
+            return {"type": "risk.limit", "change": change}
+        entry = {
+            "list": str(event.risk_list),
+            "account": event.account,
+            "symbol": event.symbol,
+            "trader_user_id": event.trader_user_id,
+            "member": event.member,
+            "reason": event.change_reason,
+            "user_id": event.user_id,
+            "ts": ts,
+        }
+        return {"type": "risk.list", "change": entry}
+
+    def risk_view(self, account: str) -> dict[str, Any]:
+        """An account's risk figures for the console: money in currency, quantities in units."""
+        view = self.engine.risk.account_view(account)
+
+        def amount(micros: int | None) -> str | None:
+            return None if micros is None else str((Decimal(micros) / MICROS).quantize(CENT))
+
+        def units(symbol: str, lots: int | None) -> int | None:
+            return None if lots is None else self._qty(symbol, lots)
+
+        kill = view["kill_switch"]
+        return {
+            "account": account,
+            "credit_limit": amount(view["credit_limit_micros"]),
+            "credit_used": amount(view["credit_used_micros"]),
+            "loss_today": amount(-view["pnl_micros"]),
+            "loss_warning": amount(view["loss_warning_micros"]),
+            "loss_reduce_only": amount(view["loss_reduce_only_micros"]),
+            "loss_kill": amount(view["loss_kill_micros"]),
+            "loss_stage": view["loss_stage"],
+            "kill_switch": None if kill is None else self._kill_view(kill),
+            "positions": [
+                {
+                    "symbol": p["symbol"],
+                    "position": units(p["symbol"], p["position_lots"]),
+                    "max_long": units(p["symbol"], p["max_long_lots"]),
+                    "max_short": units(p["symbol"], p["max_short_lots"]),
+                    "working_buy": units(p["symbol"], p["working_buy_lots"]),
+                    "working_sell": units(p["symbol"], p["working_sell_lots"]),
+                }
+                for p in view["positions"]
+                if p["symbol"] in self._instruments
+            ],
+        }
+
+    @staticmethod
+    def _kill_view(kill: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "engaged_by": kill["user_id"],
+            "since": ns_to_iso(kill["since_ns"]),
+            "reason": kill["reason"],
+            "allow_risk_reducing": kill["allow_risk_reducing"],
+            "automatic": kill["automatic"],
+        }
+
+    def _queue_risk_snapshot(self, pipe: Any, accounts: list[str]) -> Frames:
+        """Store the touched accounts' figures (and the kill switches) for a console's first
+        paint, and return the frames that tell the open consoles."""
+        views = {account: self.risk_view(account) for account in accounts}
+        switches = self.engine.risk.kill_switches_view()
+        kill_switches = {
+            "firm": self._kill_view(switches["firm"]) if switches["firm"] else None,
+            "accounts": {a: self._kill_view(k) for a, k in switches["accounts"].items()},
+            "traders": {u: self._kill_view(k) for u, k in switches["traders"].items()},
+        }
+        mapping = {account: json.dumps(view) for account, view in views.items()}
+        mapping[keys.KILL_SWITCHES_FIELD] = json.dumps(kill_switches)
+        pipe.hset(keys.risk_snapshot(self.shard), mapping=mapping)
+        return [(keys.risk_group(), {"type": "risk.account", "account": v}) for v in views.values()]
+
+    def _store_risk_snapshot(self, accounts: list[str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_risk_snapshot(pipe, accounts)
+        pipe.execute()
 
     def _trade_frames(self, trade: Trade, orders: dict[int, Order]) -> Frames:
         symbol = trade.symbol

@@ -57,7 +57,8 @@ class ReadModelProjector:
                     side=event.side,
                     order_type=event.order_type,
                     time_in_force=event.time_in_force,
-                    price_ticks=event.price_ticks,
+                    # An order priced through the LULD band rests at the band.
+                    price_ticks=event.band_price_ticks or event.price_ticks,
                     stop_price_ticks=event.stop_price_ticks,
                     display_qty_lots=event.display_qty_lots,
                     post_only=event.post_only,
@@ -96,9 +97,13 @@ class ReadModelProjector:
                     )
             elif isinstance(event, OrderModified):
                 order = orders[event.order_id]
-                order.price_ticks = event.price_ticks
+                order.price_ticks = event.band_price_ticks or event.price_ticks
                 order.leaves_lots = event.leaves_lots
                 order.qty_lots = order.filled_lots + event.leaves_lots
+                order.updated_ts_ns = event.ts_ns
+            elif isinstance(event, StopTriggered) and event.band_price_ticks:
+                order = orders[event.order_id]
+                order.price_ticks = event.band_price_ticks
                 order.updated_ts_ns = event.ts_ns
             elif isinstance(event, OrderReduced):
                 order = orders[event.order_id]
