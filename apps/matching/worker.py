@@ -24,6 +24,7 @@ from django.db import connection as db_connection
 from apps.accounts.models import User
 from apps.audit.models import EventRecord
 from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
+from apps.breakers.sync import breaker_sync_commands, desired_breaker_parameters
 from apps.instruments.models import Instrument
 from apps.instruments.services import definition_fields, instrument_definition
 from apps.matching import keys
@@ -448,14 +449,18 @@ class Matcher:
             self.process(batch)
 
     def sync_risk(self) -> None:
-        """Bring the engine's limits and lists to what the database says, as commands.
+        """Bring the engine's limits, lists and breaker parameters to what the database says,
+        as commands.
 
         Live edits reach the matcher as commands on the stream; this catches what could not
         (an edit while the matcher or Redis was down, entitlements given before the first
         start), so that the database is the one place limits are kept.
         """
+        ts_ns = self._clock_ns()
         commands = risk_sync_commands(
-            self.engine.risk.configuration(), desired_risk_configuration(), self._clock_ns()
+            self.engine.risk.configuration(), desired_risk_configuration(), ts_ns
+        ) + breaker_sync_commands(
+            self.engine.breakers.configuration(), desired_breaker_parameters(), ts_ns
         )
         if commands:
             self.process([Incoming("", command) for command in commands])

@@ -224,14 +224,12 @@ class PositionLimit(models.Model):
     max_long_lots = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=POSITIVE_COUNT,
-        help_text="Largest long position, in lots.",
+        help_text="Largest long position, in lots (0: no long position at all).",
     )
     max_short_lots = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=POSITIVE_COUNT,
-        help_text="Largest short position, in lots.",
+        help_text="Largest short position, in lots (0: no short selling).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -173,6 +173,13 @@ class BreakerStage:
 
     # -- parameters -------------------------------------------------------------------------
 
+    def configuration(self) -> dict[tuple[BreakerParameter, str], int]:
+        """Every parameter set by command, keyed by (parameter, symbol; "" = firm-wide)."""
+        current = {(parameter, ""): value for parameter, value in self.firm.items()}
+        for symbol, overrides in self.by_symbol.items():
+            current.update(((parameter, symbol), value) for parameter, value in overrides.items())
+        return current
+
     def parameter(self, parameter: BreakerParameter, symbol: str = "") -> int:
         if symbol:
             overrides = self.by_symbol.get(symbol)
