@@ -95,6 +95,7 @@ OUTCOMES_OF_COMMAND = {
     "set_risk_list_entry": frozenset({"risk_list_changed", "command_rejected"}),
     "mark_to_market": frozenset({"marked_to_market"}),
     "clock_tick": frozenset({"clock_advanced"}),
+    "set_breaker_parameter": frozenset({"breaker_parameter_changed", "command_rejected"}),
 }
 # Control commands the desk itself sends (entitlements given to the test's traders, the risk
 # configuration synced at start), beside the client's orders.
