@@ -6,34 +6,46 @@ import { defineConfig } from 'vite';
 // console, static/desk/halts.js + halts.css for the halts page), so the
 // templates never need a manifest
 // lookup: no hashes, one JS file and one stylesheet per page.
-export default defineConfig({
-  root: '.',
-  publicDir: false,
-  build: {
-    outDir: '../static/desk',
-    emptyOutDir: true,
-    target: 'es2022',
-    // One stylesheet per entry: the audit page's rules stay out of desk.css.
-    cssCodeSplit: true,
-    modulePreload: false,
-    sourcemap: false,
-    rolldownOptions: {
-      input: { desk: 'src/main.ts', audit: 'src/audit.ts', risk: 'src/risk.ts', halts: 'src/halts.ts' },
-      output: {
-        format: 'es',
-        entryFileNames: '[name].js',
-        chunkFileNames: 'desk-[name].js',
-        assetFileNames: (asset) => {
-          if (asset.names.includes('audit.css')) return 'audit.css';
-          if (asset.names.includes('risk.css')) return 'risk.css';
-          if (asset.names.includes('halts.css')) return 'halts.css';
-          return asset.names.some((n) => n.endsWith('.css')) ? 'desk.css' : '[name][extname]';
+//
+// The pages share modules (src/shared/: the socket, the REST plumbing, the reason dialog).
+// Built together, Rolldown would move those into shared chunks that the templates do not load,
+// so each page is its own build, selected by the mode: `vite build --mode halts`. `npm run
+// build` empties the output directory and runs all four; no build empties it itself, as the
+// four watchers of `npm run watch` would then delete each other's files.
+const PAGES: Record<string, string> = {
+  desk: 'src/main.ts',
+  audit: 'src/audit.ts',
+  risk: 'src/risk.ts',
+  halts: 'src/halts.ts',
+};
+
+export default defineConfig(({ mode }) => {
+  const entry = PAGES[mode];
+  if (entry === undefined) {
+    throw new Error(`Build one page with --mode ${Object.keys(PAGES).join('|')}, or all with npm run build.`);
+  }
+  return {
+    root: '.',
+    publicDir: false,
+    build: {
+      outDir: '../static/desk',
+      emptyOutDir: false,
+      target: 'es2022',
+      cssCodeSplit: true,
+      modulePreload: false,
+      sourcemap: false,
+      rolldownOptions: {
+        input: { [mode]: entry },
+        output: {
+          format: 'es',
+          entryFileNames: '[name].js',
+          // One page per build, no lazy routes: nothing to split, so the page is one file.
+          codeSplitting: false,
+          // The page's stylesheet takes the page's name (the desk's entry imports desk.css).
+          assetFileNames: (asset) =>
+            asset.names.some((n) => n.endsWith('.css')) ? `${mode}.css` : '[name][extname]',
         },
-        // Several entries need splitting on (Rolldown refuses `false` with several inputs), but
-        // no page has lazy routes, and the audit and risk pages import no desk module, so each
-        // entry is still one self-contained file and no shared chunk is emitted.
-        codeSplitting: true,
       },
     },
-  },
+  };
 });

@@ -1,6 +1,7 @@
 // REST client for /api/v1/. Same-origin session auth: the session cookie rides
 // along, and unsafe methods carry Django's CSRF token.
 
+import { errorText, fetchJson, isApiError } from './shared/http';
 import type { ApiError, Instrument, MassCancelResult, Me, Order, Position, TraderRiskSettings } from './types';
 
 const BASE = '/api/v1/';
@@ -15,48 +16,14 @@ export class HttpError extends Error {
   }
 }
 
-/** The CSRF token from the page's meta tag, falling back to the csrftoken cookie. */
-export function csrfToken(): string {
-  const meta = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content;
-  if (meta) return meta;
-  for (const part of document.cookie.split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === 'csrftoken') return decodeURIComponent(rest.join('='));
-  }
-  return '';
-}
-
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRFToken'] = csrfToken();
-  const init: RequestInit = { method, headers, credentials: 'include' };
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(BASE + path, init);
-  const text = await res.text();
-  let data: unknown = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
-  }
-  if (!res.ok) throw new HttpError(res.status, isApiError(data) ? data : null);
-  return data as T;
+  const answer = await fetchJson(method, BASE + path, body);
+  if (!answer.ok) throw new HttpError(answer.status, isApiError(answer.data) ? answer.data : null);
+  return answer.data as T;
 }
 
-/** The sentence to show the operator for a failed call. */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+export { errorText };
 
-function isApiError(x: unknown): x is ApiError {
-  return typeof x === 'object' && x !== null && typeof (x as ApiError).message === 'string';
-}
 
 /** The protocol returns bare arrays; a paginated `{results: [...]}` body is accepted too. */
 function list<T>(data: T[] | { results: T[] }): T[] {

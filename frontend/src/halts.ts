@@ -5,11 +5,11 @@
 import './halts/halts.css';
 import { errorText, haltsApi } from './halts/api';
 import { CurrentHalts } from './halts/current';
-import { ReasonDialog } from './halts/dialog';
+import { haltReasonDialog } from './halts/dialog';
 import { byId, h, setText } from './halts/dom';
 import { PastHalts } from './halts/past';
-import { HaltsSocket, type ConnState } from './halts/socket';
 import type { HaltServerFrame } from './halts/types';
+import { DeskConnection, type ConnState } from './shared/socket';
 
 const SESSION_ENDED = 'Your session has ended. Reload the page to sign in again.';
 /** Halts and resumes come in bursts (a market-wide pause, a resume of all): one reload each. */
@@ -17,19 +17,23 @@ const RELOAD_DELAY_MS = 400;
 
 class HaltsPage {
   private readonly canHalt = byId('halts').dataset['canHalt'] === 'true';
-  private readonly dialog = this.canHalt ? new ReasonDialog() : null;
+  private readonly dialog = this.canHalt ? haltReasonDialog() : null;
   private readonly current = new CurrentHalts({
     resume: this.canHalt ? (symbol) => this.askResume(symbol) : null,
   });
   private readonly past = new PastHalts();
   private readonly status = byId('halts-status');
   private readonly conn = byId('conn');
-  private readonly socket = new HaltsSocket({
-    onFrame: (f) => this.onFrame(f),
-    onOpen: () => this.onOpen(),
-    onState: (s) => this.onState(s),
-    onAuthLost: () => showFatal(SESSION_ENDED),
-  });
+  // Listens only: halting and resuming go over the REST API.
+  private readonly socket = new DeskConnection<HaltServerFrame>(
+    {
+      onFrame: (f) => this.onFrame(f),
+      onOpen: () => this.onOpen(),
+      onState: (s) => this.onState(s),
+      onAuthLost: () => showFatal(SESSION_ENDED),
+    },
+    { page: 'halts' },
+  );
   private reloadTimer: number | undefined;
 
   start(): void {

@@ -13,10 +13,10 @@ import { Fills } from './fills';
 import { OpenOrders } from './orders';
 import { Positions } from './positions';
 import { tickDecimals } from './price';
-import { DeskSocket, type ConnState } from './socket';
 import { Tape } from './tape';
 import { Ticket, type TicketOrder } from './ticket';
-import type { Instrument, Me, Order, OrderNewFrame, ServerFrame } from './types';
+import { DeskConnection, type ConnState } from './shared/socket';
+import type { ClientFrame, Instrument, Me, Order, OrderNewFrame, ServerFrame } from './types';
 
 const SYMBOL_KEY = 'cwts-desk.symbol';
 const SESSION_ENDED = 'Your session has ended. Reload the page to sign in again.';
@@ -32,7 +32,7 @@ class Desk {
   private readonly pending = new Map<string, Pending>();
   private readonly instruments = new Map<string, Instrument>();
   private counter = 0;
-  private readonly socket: DeskSocket;
+  private readonly socket: DeskConnection<ServerFrame, ClientFrame>;
   private readonly book: Book;
   private readonly tape = new Tape();
   private readonly halts = new HaltBanners();
@@ -50,12 +50,15 @@ class Desk {
     instruments: Instrument[],
   ) {
     for (const i of instruments) this.instruments.set(i.symbol, i);
-    this.socket = new DeskSocket(DeskSocket.defaultUrl(), {
-      onFrame: (f) => this.onFrame(f),
-      onOpen: () => this.onOpen(),
-      onState: (s) => this.onState(s),
-      onAuthLost: () => showFatal(SESSION_ENDED),
-    });
+    this.socket = new DeskConnection<ServerFrame, ClientFrame>(
+      {
+        onFrame: (f) => this.onFrame(f),
+        onOpen: () => this.onOpen(),
+        onState: (s) => this.onState(s),
+        onAuthLost: () => showFatal(SESSION_ENDED),
+      },
+      { page: 'desk', retryOnResume: true, warnDropped: true },
+    );
     this.book = new Book({
       send: (type, symbol) => this.socket.send({ type, symbol }),
       onPick: (price) => this.ticket.setPrice(price),

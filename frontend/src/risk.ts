@@ -8,9 +8,9 @@ import { riskApi } from './risk/api';
 import { ConfirmDialog } from './risk/confirm';
 import { byId, setAttr, setText } from './risk/dom';
 import { AlertsFeed, RejectionsTable } from './risk/feed';
-import { RiskSocket, type ConnState } from './risk/socket';
 import { FirmSwitch, TradersTable } from './risk/traders';
 import type { KillSwitchChange, KillSwitchState, RiskServerFrame, RiskSnapshotFrame, TraderInfo } from './risk/types';
+import { DeskConnection, type ConnState } from './shared/socket';
 
 const SESSION_ENDED = 'Your session has ended. Reload the page to sign in again.';
 
@@ -20,7 +20,7 @@ class RiskConsole {
   private readonly status = byId('risk-status');
   private readonly banner = byId('risk-banner');
   private readonly confirm = new ConfirmDialog();
-  private readonly socket: RiskSocket;
+  private readonly socket: DeskConnection<RiskServerFrame>;
   private readonly accounts: AccountsTable;
   private readonly traders: TradersTable;
   private readonly firm: FirmSwitch;
@@ -52,12 +52,15 @@ class RiskConsole {
     });
     this.alerts = new AlertsFeed(username);
     this.rejections = new RejectionsTable(username);
-    this.socket = new RiskSocket({
-      onFrame: (f) => this.onFrame(f),
-      onOpen: () => this.subscribe(),
-      onState: (s) => this.onState(s),
-      onAuthLost: () => this.showBanner(SESSION_ENDED),
-    });
+    this.socket = new DeskConnection<RiskServerFrame>(
+      {
+        onFrame: (f) => this.onFrame(f),
+        onOpen: () => this.subscribe(),
+        onState: (s) => this.onState(s),
+        onAuthLost: () => this.showBanner(SESSION_ENDED),
+      },
+      { page: 'risk' },
+    );
   }
 
   start(): void {

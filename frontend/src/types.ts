@@ -85,11 +85,7 @@ export interface TraderRiskSettings {
   cancel_on_disconnect: boolean;
 }
 
-export interface ApiError {
-  code: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}
+export type { ApiError } from './shared/http';
 
 // Client -> server
 

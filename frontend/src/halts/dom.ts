@@ -1,26 +1,9 @@
-// DOM helpers for the halts page. The page is its own bundle and shares no module with the
-// desk, so that building it leaves desk.js as the desk's own modules make it.
+// The halts page's DOM helpers: the shared ones, and the page's own time format (with the day,
+// as a past halt may be days old).
 
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`halts: missing #${id} in the page`);
-  return el as T;
-}
+import { h, localTimeEl } from '../shared/dom';
 
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-export function setText(el: Element, text: string): void {
-  if (el.textContent !== text) el.textContent = text;
-}
+export { byId, h, setText } from '../shared/dom';
 
 const timeFmt = new Intl.DateTimeFormat(undefined, {
   month: 'short',
@@ -34,11 +17,7 @@ const timeFmt = new Intl.DateTimeFormat(undefined, {
 /** A <time> element in local time, with the full UTC stamp on hover; "—" for none. */
 export function timeEl(iso: string | null, none = '—'): HTMLElement {
   if (iso === null) return h('span', 'muted', none);
-  const d = new Date(iso);
-  const t = h('time', undefined, Number.isNaN(d.getTime()) ? iso : timeFmt.format(d));
-  t.dateTime = iso;
-  t.title = iso;
-  return t;
+  return localTimeEl(iso, timeFmt);
 }
 
 export function cell(className: string, content: string | Node): HTMLTableCellElement {

@@ -1,7 +1,7 @@
 // Wire types of halts: what the matcher publishes to the "halts" group (every desk connection
 // is in it), and what /api/v1/breakers/halts/ answers. Prices are decimal strings; quantities
-// integers; times ISO 8601 UTC. Types only: the desk and the halts page are separate bundles,
-// and a module of values imported by both would become a shared chunk.
+// integers; times ISO 8601 UTC. The desk and the halts page both import them; each page is its
+// own build (vite.config.ts), so what they share is copied into each.
 
 export type HaltKind = 'luld_pause' | 'manual' | 'market_wide' | 'volume_spike';
 
@@ -110,10 +110,4 @@ export interface HaltOutcome {
   symbol: string;
   instruments: number;
   message: string;
-}
-
-export interface ApiError {
-  code: string;
-  message: string;
-  fields?: Record<string, unknown>;
 }

@@ -182,9 +182,3 @@ export interface PositionLimitChange {
   max_short: number | string | null;
   reason: string;
 }
-
-export interface ApiError {
-  code: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}

@@ -1,19 +1,27 @@
-// The desk WebSocket: one connection to /ws/desk/, reconnected with capped,
-// jittered exponential backoff. Frames are never queued while disconnected:
-// a stale order must not go out minutes later, so send() reports failure and
-// the caller decides what to tell the operator.
-
-import type { ClientFrame, ServerFrame } from './types';
+// The one connection every page keeps to /ws/desk/ (the desk, the risk console, the halts page),
+// reconnected with capped, jittered exponential backoff. Frames are never queued while
+// disconnected: a stale order or command must not go out minutes later, so send() reports
+// failure and the caller decides what to tell the operator.
 
 export type ConnState = 'connecting' | 'live' | 'reconnecting' | 'signed out';
 
-export interface SocketHandlers {
-  onFrame(frame: ServerFrame): void;
+export interface SocketHandlers<Frame> {
+  onFrame(frame: Frame): void;
   /** Called on every successful (re)connect: resubscribe and resync here. */
   onOpen(): void;
   onState(state: ConnState): void;
   /** The server refused the session (close code 4401); retrying cannot help. */
   onAuthLost(): void;
+}
+
+export interface SocketOptions {
+  /** Prefixes the console messages, so that a page's own frames are told apart. */
+  page: string;
+  /** Retry at once when the network or the tab comes back instead of waiting out a long
+   * backoff; the desk does, as a trader waits on it. */
+  retryOnResume?: boolean;
+  /** Warn in the console about frames that are dropped as unreadable (the desk does). */
+  warnDropped?: boolean;
 }
 
 /** Close code the desk consumer uses for a socket without a logged-in user. */
@@ -22,7 +30,12 @@ const UNAUTHENTICATED_CLOSE = 4401;
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 
-export class DeskSocket {
+export function deskSocketUrl(): string {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${location.host}/ws/desk/`;
+}
+
+export class DeskConnection<ServerFrame, ClientFrame = Record<string, unknown>> {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private timer: number | undefined;
@@ -30,20 +43,16 @@ export class DeskSocket {
   private stopped = false;
 
   constructor(
-    private readonly url: string,
-    private readonly handlers: SocketHandlers,
+    private readonly handlers: SocketHandlers<ServerFrame>,
+    private readonly options: SocketOptions,
+    private readonly url: string = deskSocketUrl(),
   ) {
-    // Retry at once when the network or the tab comes back instead of
-    // waiting out a long backoff.
-    window.addEventListener('online', () => this.retryNow());
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') this.retryNow();
-    });
-  }
-
-  static defaultUrl(): string {
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    return `${scheme}://${location.host}/ws/desk/`;
+    if (options.retryOnResume) {
+      window.addEventListener('online', () => this.retryNow());
+      document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'visible') this.retryNow();
+      });
+    }
   }
 
   get isOpen(): boolean {
@@ -65,22 +74,23 @@ export class DeskSocket {
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (this.ws !== ws || typeof ev.data !== 'string') return;
+      const page = this.options.page;
       let frame: unknown;
       try {
         frame = JSON.parse(ev.data);
       } catch {
-        console.warn('desk: non-JSON frame dropped');
+        if (this.options.warnDropped) console.warn(`${page}: non-JSON frame dropped`);
         return;
       }
       if (typeof frame !== 'object' || frame === null || typeof (frame as { type?: unknown }).type !== 'string') {
-        console.warn('desk: frame without type dropped', frame);
+        if (this.options.warnDropped) console.warn(`${page}: frame without type dropped`, frame);
         return;
       }
       // One malformed frame must not stop the ones after it.
       try {
         this.handlers.onFrame(frame as ServerFrame);
       } catch (err) {
-        console.error('desk: frame handler failed', frame, err);
+        console.error(`${page}: frame handler failed`, frame, err);
       }
     };
     ws.onclose = (ev: CloseEvent) => {
