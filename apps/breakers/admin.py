@@ -19,6 +19,7 @@ from apps.accounts.models import User
 from apps.breakers import services
 from apps.breakers.models import BreakerSettings, InstrumentBreakers
 from apps.breakers.parameters import SETTINGS_FIELDS
+from apps.trading.control import REASON_MAX_LENGTH
 from project.api_errors import Rejection
 
 
@@ -36,14 +37,14 @@ class ChangeReasonForm(forms.ModelForm[Any]):
     """A model form that also asks why: the reason goes into the journal with the change."""
 
     change_reason = forms.CharField(
-        max_length=services.REASON_MAX_LENGTH,
+        max_length=REASON_MAX_LENGTH,
         help_text="Why (required): journaled with the change.",
     )
 
 
 class ReasonForm(forms.Form):
     change_reason = forms.CharField(
-        max_length=services.REASON_MAX_LENGTH, help_text="Why (required): journaled with it."
+        max_length=REASON_MAX_LENGTH, help_text="Why (required): journaled with it."
     )
 
 
@@ -66,11 +67,12 @@ def _with_reason(
         return None
     return TemplateResponse(
         request,
-        "admin/breakers/reason_action.html",
+        "admin/trading/reason_action.html",
         {
             **model_admin.admin_site.each_context(request),
             "title": verb,
             "question": question,
+            "journaled_with": "it",
             "verb": verb,
             "action": action,
             "entries": queryset,

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q
 
 from apps.accounts.models import User
@@ -18,6 +17,7 @@ from apps.breakers.parameters import PARAMETER_FIELDS, engine_value
 from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.redis import redis_client
+from apps.trading.control import matcher_shards
 from apps.trading.selectors import ns_to_iso
 
 # The event-log kinds a halt's life is told in, in the order they happen.
@@ -105,12 +105,6 @@ def session_times(row: BreakerSettings, day: date | None = None) -> SessionTimes
 
 
 # -- halts in force -------------------------------------------------------------------------
-
-
-def matcher_shards() -> list[int]:
-    """Every shard a matcher may run: the configured ones and any an instrument names."""
-    listed = set(Instrument.objects.values_list("shard", flat=True))
-    return sorted(listed | set(range(settings.MATCHER_SHARD_COUNT)))
 
 
 def halts_current() -> list[dict[str, Any]]:

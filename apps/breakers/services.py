@@ -11,10 +11,9 @@ waits for the matchers' answers and returns them; one made inside a longer trans
 admin's) returns before they are sent, since nothing is sent until that transaction commits.
 """
 
-import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,17 +31,20 @@ from apps.breakers.selectors import SessionTimes, breaker_settings, session_time
 from apps.instruments.models import Instrument
 from apps.instruments.services import instrument_definition
 from apps.matching.engine import Command, HaltInstrument, SetBreakerParameter, StartSession
-from apps.trading.services import command_send, reply_wait
+from apps.trading.control import (
+    SYSTEM_USER_ID,
+    ShardDispatch,
+    control_reason,
+    instrument_shards,
+    require_permission,
+)
+from apps.trading.services import command_send
 from project.api_errors import Rejection
 
 log = structlog.get_logger(__name__)
 
 HALT_TRADING = "breakers.halt_trading"
 CHANGE_BREAKERS = "breakers.change_breakers"
-# The journal holds at most this much text in a command's field (apps.matching.codec).
-REASON_MAX_LENGTH = 200
-# The operator id of commands no person sent (the session start at the open).
-SYSTEM_USER_ID = 0
 # The Instrument fields that are circuit-breaker settings.
 INSTRUMENT_FIELDS = (
     "luld_tier",
@@ -56,29 +58,12 @@ INSTRUMENT_FIELDS = (
 # -- checks at the edge ---------------------------------------------------------------------
 
 
-def _require(actor: User, perm: str, action: str) -> None:
-    if not actor.is_active or not actor.has_perm(perm):
-        raise Rejection("permission_denied", f"Your role does not allow you to {action}.", 403)
-
-
 def can_halt(user: User | AnonymousUser) -> bool:
     return bool(user.is_active and user.has_perm(HALT_TRADING))
 
 
 def can_change_breakers(user: User | AnonymousUser) -> bool:
     return bool(user.is_active and user.has_perm(CHANGE_BREAKERS))
-
-
-def _reason(reason: str | None) -> str:
-    text = (reason or "").strip() if isinstance(reason, str | None) else ""
-    if not text:
-        raise Rejection("reason_required", "Say why: a reason is required for every change.")
-    if len(text) > REASON_MAX_LENGTH or not text.isprintable():
-        raise Rejection(
-            "invalid_reason",
-            f"The reason must be one line of at most {REASON_MAX_LENGTH} printable characters.",
-        )
-    return text
 
 
 def _instrument(instrument: Instrument | str) -> Instrument:
@@ -117,83 +102,6 @@ def _validated(row: models.Model, exclude: Iterable[str] = ()) -> None:
         raise Rejection("invalid_setting", f"{prefix}{problems[0].rstrip('.')}.") from None
 
 
-def _shards() -> list[int]:
-    """Every shard that lists an instrument: firm-wide commands go to each of them."""
-    return sorted(set(Instrument.objects.values_list("shard", flat=True)))
-
-
-# -- sending ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Dispatch:
-    """Commands for shards, sent (when `send_on_commit`, once the change that caused them has
-    committed) and answered. Each (shard, command) is a template: the command is sent with a
-    fresh id. Only the first shard's answers are awaited unless `wait_all`."""
-
-    targets: list[tuple[int, Command]]
-    wait_all: bool = False
-    sent: bool = False
-    failure: Rejection | None = None
-    awaited: list[str] = field(default_factory=list)
-
-    def send(self) -> None:
-        first_shard = self.targets[0][0] if self.targets else None
-        try:
-            for shard, template in self.targets:
-                command = dataclasses.replace(template, command_id=uuid.uuid4().hex)
-                wants_reply = self.wait_all or shard == first_shard
-                command_send(shard, command, want_reply=wants_reply)
-                if wants_reply:
-                    self.awaited.append(command.command_id)
-        except Rejection as exc:
-            log.warning("breaker_control_unsent", code=exc.code, commands=len(self.targets))
-            self.failure = exc
-        self.sent = True
-
-    def send_on_commit(self) -> None:
-        if self.targets:
-            transaction.on_commit(self.send)
-
-    def answers(self, saved: bool) -> list[dict[str, Any]] | None:
-        """The outcome events, in order; None while the enclosing transaction is still open.
-        `saved`: whether a change is already durable (it then says so when delivery fails)."""
-        if not self.targets:
-            return []
-        if not self.sent:
-            return None
-        if self.failure is not None:
-            if not saved:
-                raise Rejection(
-                    self.failure.code,
-                    "The request could not be sent: the desk's queue is down.",
-                    self.failure.status,
-                )
-            raise Rejection(
-                self.failure.code,
-                "The change is saved, but the desk's queue is down: the matcher keeps the "
-                "previous value until it takes the change at its next start.",
-                self.failure.status,
-            )
-        events: list[dict[str, Any]] = []
-        for command_id in self.awaited:
-            try:
-                reply = reply_wait(command_id)
-            except Rejection as exc:
-                message = (
-                    "The change is saved and queued, but the matcher did not confirm it in time."
-                    if saved
-                    else "The request is queued, but the matcher did not answer in time; "
-                    "check the halts page before sending it again."
-                )
-                raise Rejection(exc.code, message, exc.status) from None
-            if reply["status"] >= 400:
-                raise Rejection(reply["code"], reply["message"], reply["status"])
-            if "event" in reply:
-                events.append(reply["event"])
-        return events
-
-
 @dataclass(slots=True, frozen=True)
 class BreakerChange:
     """What a settings change did: the row as saved, the names of the settings that changed,
@@ -221,8 +129,8 @@ class HaltOutcome:
 
 def _halt(actor: User, symbol: str | None, reason: str, halt: bool) -> HaltOutcome:
     verb = "halt" if halt else "resume"
-    _require(actor, HALT_TRADING, "halt or resume trading")
-    reason = _reason(reason)
+    require_permission(actor, HALT_TRADING, "halt or resume trading")
+    reason = control_reason(reason)
     if symbol is not None and not isinstance(symbol, str):
         raise Rejection("invalid_symbol", "The symbol must be a string (or absent, for all).")
     if symbol:
@@ -246,7 +154,13 @@ def _halt(actor: User, symbol: str | None, reason: str, halt: bool) -> HaltOutco
         symbol=symbol,
     )
     # An emergency, like a kill switch: the caller learns that every shard has acted.
-    dispatch = Dispatch([(shard, template) for shard in shards], wait_all=True)
+    dispatch = ShardDispatch(
+        [(shard, template) for shard in shards],
+        "breaker_control_unsent",
+        wait_all=True,
+        unanswered="The request is queued, but the matcher did not answer in time; "
+        "check the halts page before sending it again.",
+    )
     dispatch.send()
     events = dispatch.answers(saved=False) or []
     count = sum(int(e.get("instruments", 0)) for e in events)
@@ -302,8 +216,8 @@ def breaker_settings_update(actor: User, changes: Mapping[str, Any], reason: str
     """Change firm-wide breaker parameters and the session's times. Each changed parameter
     becomes a SetBreakerParameter on every shard; new session times are journaled on the web
     chain with the reason and sent at once as today's StartSession."""
-    _require(actor, CHANGE_BREAKERS, "change circuit-breaker settings")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_BREAKERS, "change circuit-breaker settings")
+    reason = control_reason(reason)
     _unknown_fields(changes, SETTINGS_FIELDS)
     with transaction.atomic():
         # The row lock makes concurrent edits take turns, so each one's commands carry the
@@ -319,7 +233,7 @@ def breaker_settings_update(actor: User, changes: Mapping[str, Any], reason: str
         session_after = _session_fields(row)
         session_changed = [n for n in session_after if session_after[n] != session_before[n]]
         row.save()
-        shards = _shards()
+        shards = instrument_shards()
         targets: list[tuple[int, Command]] = [
             (
                 shard,
@@ -349,7 +263,7 @@ def breaker_settings_update(actor: User, changes: Mapping[str, Any], reason: str
             targets += [(shard, today) for shard in shards]
         # Grouped by shard, so that the first shard's answers are the awaited ones.
         targets.sort(key=lambda target: target[0])
-        dispatch = Dispatch(targets)
+        dispatch = ShardDispatch(targets, "breaker_control_unsent")
         dispatch.send_on_commit()
     return BreakerChange(
         row, [f.field for f in changed] + session_changed, dispatch.answers(saved=True)
@@ -369,8 +283,8 @@ def instrument_breakers_update(
     """Change an instrument's breaker settings (tier, orders while halted, index weight,
     previous close, spike pauses); its DefineInstrument goes to its shard once saved, and the
     change is journaled on the web chain with who and why (DefineInstrument carries neither)."""
-    _require(actor, CHANGE_BREAKERS, "change circuit-breaker settings")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_BREAKERS, "change circuit-breaker settings")
+    reason = control_reason(reason)
     _unknown_fields(changes, INSTRUMENT_FIELDS)
     instrument = _instrument(instrument)
     with transaction.atomic():
@@ -405,7 +319,7 @@ def instrument_breakers_update(
                 },
             )
             targets.append((row.shard, instrument_definition(row)))
-        dispatch = Dispatch(targets)
+        dispatch = ShardDispatch(targets, "breaker_control_unsent")
         dispatch.send_on_commit()
     return BreakerChange(row, changed, dispatch.answers(saved=True))
 
@@ -418,7 +332,7 @@ def session_send(open_ns: int, close_ns: int, user_id: int = SYSTEM_USER_ID) -> 
     band doubling and the market-wide cut-off replay exactly)."""
     if not 0 < open_ns < close_ns:
         raise Rejection("invalid_session", "The session must close after it opens.")
-    for shard in _shards():
+    for shard in instrument_shards():
         command = StartSession(
             command_id=uuid.uuid4().hex,
             ts_ns=0,
@@ -433,7 +347,7 @@ def session_start(actor: User | None = None, day: date | None = None) -> Session
     """Start the session of `day` (today in the session's time zone when None) on every shard,
     with the open and close the settings give. No actor: the scheduled start at the open."""
     if actor is not None:
-        _require(actor, CHANGE_BREAKERS, "start the session")
+        require_permission(actor, CHANGE_BREAKERS, "start the session")
     times = session_times(breaker_settings(), day)
     session_send(times.open_ns, times.close_ns, actor.pk if actor is not None else SYSTEM_USER_ID)
     log.info("session_started", day=times.day.isoformat(), open_ns=times.open_ns)

@@ -6,16 +6,13 @@ import json
 from decimal import Decimal
 from typing import Any, Final, cast
 
-from django.conf import settings
-
 from apps.accounts import roles
 from apps.accounts.models import TradingAccount, User
 from apps.audit.models import EventRecord
-from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.engine import Reason
 from apps.matching.redis import redis_client
-from apps.risk.services import SYSTEM_USER_ID
+from apps.trading.control import SYSTEM_USER_ID, matcher_shards
 from apps.trading.selectors import ns_to_iso
 
 # Who may watch the risk state and act on it: risk managers (and admins) hold it, auditors,
@@ -93,11 +90,6 @@ def _merge_account(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _shards() -> list[int]:
-    listed = set(Instrument.objects.values_list("shard", flat=True))
-    return sorted(listed | set(range(settings.MATCHER_SHARD_COUNT)))
-
-
 def _shard_snapshot(shard: int) -> dict[str, Any]:
     """A shard's published risk state: a Redis hash of account code → the account's figures
     as JSON, and the kill switches under their own field."""
@@ -119,7 +111,7 @@ def published_risk() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     accounts: dict[str, dict[str, Any]] = {}
     firm: dict[str, Any] | None = None
     traders: dict[str, Any] = {}
-    for shard in _shards():
+    for shard in matcher_shards():
         snapshot = _shard_snapshot(shard)
         for code, account in snapshot["accounts"].items():
             known = accounts.get(code)

@@ -24,6 +24,7 @@ from apps.risk.models import (
     RestrictedInstrument,
     TraderRiskSettings,
 )
+from apps.trading.control import REASON_MAX_LENGTH
 from project.api_errors import Rejection
 
 RowT = TypeVar("RowT", bound=Model)
@@ -38,7 +39,7 @@ class ChangeReasonForm(forms.ModelForm[Any]):
     """A model form that also asks why: the reason goes into the journal with the change."""
 
     change_reason = forms.CharField(
-        max_length=services.REASON_MAX_LENGTH,
+        max_length=REASON_MAX_LENGTH,
         help_text="Why (required): journaled with the change.",
     )
 
@@ -170,7 +171,7 @@ class PositionLimitAdmin(RiskAdmin[PositionLimit]):
 
 class LiftRestrictionForm(forms.Form):
     change_reason = forms.CharField(
-        max_length=services.REASON_MAX_LENGTH, help_text="Why the restriction is lifted."
+        max_length=REASON_MAX_LENGTH, help_text="Why the restriction is lifted."
     )
 
 
@@ -217,10 +218,14 @@ class RestrictedInstrumentAdmin(RiskAdmin[RestrictedInstrument]):
             return None
         return TemplateResponse(
             request,
-            "admin/risk/lift_restrictions.html",
+            "admin/trading/reason_action.html",
             {
                 **self.admin_site.each_context(request),
                 "title": "Lift restrictions",
+                "question": "Lift these restrictions?",
+                "journaled_with": "each",
+                "action": "lift",
+                "verb": "Lift",
                 "entries": queryset,
                 "form": form,
                 "opts": self.model._meta,

@@ -9,10 +9,9 @@ answers and returns them; one made inside a longer transaction (the admin's) ret
 they are sent, since nothing is sent until that transaction commits.
 """
 
-import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -47,7 +46,14 @@ from apps.risk.models import (
     RestrictedInstrument,
     TraderRiskSettings,
 )
-from apps.trading.services import command_send, reply_wait
+from apps.trading.control import (
+    SYSTEM_USER_ID,
+    ShardDispatch,
+    control_reason,
+    instrument_shards,
+    require_permission,
+)
+from apps.trading.services import command_send
 from project.api_errors import Rejection
 
 log = structlog.get_logger(__name__)
@@ -55,10 +61,6 @@ log = structlog.get_logger(__name__)
 VIEW_LIMITS = "risk.view_risk_limits"
 CHANGE_LIMITS = "risk.change_risk_limits"
 OPERATE_KILL_SWITCH = "risk.operate_kill_switch"
-# The journal holds at most this much text in a command's field (apps.matching.codec).
-REASON_MAX_LENGTH = 200
-# The operator id of commands no person sent (session start, a start-up sync).
-SYSTEM_USER_ID = 0
 ENTITLEMENT_REASON = "Trading account entitlements changed"
 DAILY_RESET_REASON = "Session start"
 
@@ -66,25 +68,8 @@ DAILY_RESET_REASON = "Session start"
 # -- checks at the edge ---------------------------------------------------------------------
 
 
-def _require(actor: User, perm: str, action: str) -> None:
-    if not actor.is_active or not actor.has_perm(perm):
-        raise Rejection("permission_denied", f"Your role does not allow you to {action}.", 403)
-
-
 def can_view_limits(user: User) -> bool:
     return user.is_active and (user.has_perm(VIEW_LIMITS) or user.has_perm(CHANGE_LIMITS))
-
-
-def _reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise Rejection("reason_required", "Say why: a reason is required for every change.")
-    if len(text) > REASON_MAX_LENGTH or not text.isprintable():
-        raise Rejection(
-            "invalid_reason",
-            f"The reason must be one line of at most {REASON_MAX_LENGTH} printable characters.",
-        )
-    return text
 
 
 def _account(account: TradingAccount | str) -> TradingAccount:
@@ -126,76 +111,16 @@ def _validated(row: models.Model, exclude: Iterable[str] = ()) -> None:
 # -- sending after commit -------------------------------------------------------------------
 
 
-def control_shards() -> list[int]:
-    """Every shard that lists an instrument: control commands go to each of them."""
-    return sorted(set(Instrument.objects.values_list("shard", flat=True)))
-
-
-@dataclass(slots=True)
-class ControlDispatch:
-    """Control commands for every shard, sent once the change that caused them has committed.
-
-    Each command is a template: every shard gets its own copy with its own command id. Only the
-    first shard answers unless `wait_all` (a kill switch waits for every shard).
+def _to_every_shard(commands: list[Command], *, wait_all: bool = False) -> ShardDispatch:
+    """Each command to every shard that lists an instrument, grouped by shard: only the first
+    shard answers unless `wait_all` (a kill switch waits for every shard).
 
     Two edits of the same limit committed within microseconds of each other could reach the
     stream in the opposite order to their commits; the row lock keeps that window to the time
     between one commit and its XADD, and the matcher's start-up sync (apps.risk.sync) brings
     it back to the database's value in any case."""
-
-    commands: list[Command]
-    wait_all: bool = False
-    sent: bool = False
-    failure: Rejection | None = None
-    awaited: list[str] = field(default_factory=list)
-
-    def send(self) -> None:
-        try:
-            for index, shard in enumerate(control_shards()):
-                wants_reply = self.wait_all or index == 0
-                for template in self.commands:
-                    command = dataclasses.replace(template, command_id=uuid.uuid4().hex)
-                    command_send(shard, command, want_reply=wants_reply)
-                    if wants_reply:
-                        self.awaited.append(command.command_id)
-        except Rejection as exc:
-            # The change is durable; only its delivery failed. The matcher's start-up sync
-            # brings it the database's configuration, this change included.
-            log.warning("risk_control_unsent", code=exc.code, commands=len(self.commands))
-            self.failure = exc
-        self.sent = True
-
-    def send_on_commit(self) -> None:
-        if self.commands:
-            transaction.on_commit(self.send)
-
-    def answers(self) -> list[dict[str, Any]] | None:
-        """The outcome events, in order; None while the enclosing transaction is still open."""
-        if not self.commands:
-            return []
-        if not self.sent:
-            return None
-        if self.failure is not None:
-            raise Rejection(
-                self.failure.code,
-                "The change is saved, but the desk's queue is down: the matcher keeps the "
-                "previous value until it takes the change at its next start.",
-                self.failure.status,
-            )
-        events: list[dict[str, Any]] = []
-        for command_id in self.awaited:
-            try:
-                reply = reply_wait(command_id)
-            except Rejection as exc:
-                raise Rejection(
-                    exc.code,
-                    "The change is saved and queued, but the matcher did not confirm it in time.",
-                    exc.status,
-                ) from None
-            if reply["status"] >= 400:
-                raise Rejection(reply["code"], reply["message"], reply["status"])
-            events.append(reply["event"])
-        return events
+    targets = [(shard, command) for shard in instrument_shards() for command in commands]
+    return ShardDispatch(targets, "risk_control_unsent", wait_all=wait_all)
 
 
 @dataclass(slots=True, frozen=True)
@@ -268,8 +193,8 @@ def _apply_changes(
 
 def firm_policy_update(actor: User, changes: Mapping[str, Any], reason: str) -> ControlOutcome:
     """Change the firm-wide controls (collar, duplicate window, throttle, authorised users)."""
-    _require(actor, CHANGE_LIMITS, "change limits")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_LIMITS, "change limits")
+    reason = control_reason(reason)
     with transaction.atomic():
         # The row lock makes concurrent edits of the policy take turns, so each one's commands
         # carry the values its own transaction saved.
@@ -277,7 +202,7 @@ def firm_policy_update(actor: User, changes: Mapping[str, Any], reason: str) -> 
         policy = FirmRiskPolicy.objects.select_for_update().get(pk=FirmRiskPolicy.SINGLETON_PK)
         changed = _apply_changes(policy, FIRM_FIELDS, changes)
         policy.save()
-        dispatch = ControlDispatch(
+        dispatch = _to_every_shard(
             [
                 _limit_command(
                     actor, reason, f.limit, f.to_engine(getattr(policy, f.field)), "", ""
@@ -294,8 +219,8 @@ def account_limits_update(
 ) -> ControlOutcome:
     """Change an account's limits. `changes` maps limit names to values (None: no limit);
     "permitted_instruments" (a list of symbols) replaces the account's permitted list."""
-    _require(actor, CHANGE_LIMITS, "change limits")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_LIMITS, "change limits")
+    reason = control_reason(reason)
     account = _account(account)
     changes = dict(changes)
     permitted_symbols = changes.pop("permitted_instruments", None)
@@ -327,7 +252,7 @@ def account_limits_update(
                 )
             if had.keys() != wanted.keys():
                 names.append("permitted_instruments")
-        dispatch = ControlDispatch(commands)
+        dispatch = _to_every_shard(commands)
         dispatch.send_on_commit()
     return ControlOutcome(row, names, dispatch.answers())
 
@@ -353,8 +278,8 @@ def instrument_limits_update(
     actor: User, instrument: Instrument | str, changes: Mapping[str, Any], reason: str
 ) -> ControlOutcome:
     """Change an instrument's per-order limits (for every account)."""
-    _require(actor, CHANGE_LIMITS, "change limits")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_LIMITS, "change limits")
+    reason = control_reason(reason)
     instrument = _instrument(instrument)
     with transaction.atomic():
         InstrumentRiskLimits.objects.get_or_create(instrument=instrument)
@@ -362,7 +287,7 @@ def instrument_limits_update(
         row = InstrumentRiskLimits.objects.select_for_update().get(instrument=instrument)
         changed = _apply_changes(row, INSTRUMENT_FIELDS, changes)
         row.save()
-        dispatch = ControlDispatch(
+        dispatch = _to_every_shard(
             [
                 _limit_command(
                     actor,
@@ -389,8 +314,8 @@ def position_limit_set(
 ) -> ControlOutcome:
     """Set how long and how short an account may be in an instrument (None: no limit; with
     neither limit left, the row goes)."""
-    _require(actor, CHANGE_LIMITS, "change limits")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_LIMITS, "change limits")
+    reason = control_reason(reason)
     account = _account(account)
     instrument = _instrument(instrument)
     with transaction.atomic():
@@ -408,7 +333,7 @@ def position_limit_set(
         else:
             row.save()
             saved = row
-        dispatch = ControlDispatch(
+        dispatch = _to_every_shard(
             [
                 _limit_command(
                     actor,
@@ -434,8 +359,8 @@ def restricted_set(
 ) -> ControlOutcome:
     """Restrict an instrument (for the firm when `account` is None, else for that account),
     or lift the restriction."""
-    _require(actor, CHANGE_LIMITS, "change limits")
-    reason = _reason(reason)
+    require_permission(actor, CHANGE_LIMITS, "change limits")
+    reason = control_reason(reason)
     instrument = _instrument(instrument)
     trading_account = _account(account) if account is not None else None
     scope = f"for {trading_account.code}" if trading_account is not None else "for the firm"
@@ -480,7 +405,7 @@ def restricted_set(
                 )
             existing.delete()
             row = None
-        dispatch = ControlDispatch(
+        dispatch = _to_every_shard(
             [
                 _list_command(
                     actor.pk,
@@ -498,7 +423,7 @@ def restricted_set(
 
 def restricted_lift(actor: User, entry_id: int, reason: str) -> ControlOutcome:
     """Lift the restriction `entry_id` (a RestrictedInstrument's id)."""
-    _require(actor, CHANGE_LIMITS, "change limits")
+    require_permission(actor, CHANGE_LIMITS, "change limits")
     entry = RestrictedInstrument.objects.select_related("instrument", "account").filter(pk=entry_id)
     found = entry.first()
     if found is None:
@@ -519,8 +444,8 @@ def _kill_switch(
     allow_risk_reducing: bool,
 ) -> ControlOutcome:
     verb = "engage" if engage else "release"
-    _require(actor, OPERATE_KILL_SWITCH, f"{verb} kill switches")
-    reason = _reason(reason)
+    require_permission(actor, OPERATE_KILL_SWITCH, f"{verb} kill switches")
+    reason = control_reason(reason)
     try:
         kill_scope = KillScope(scope)
     except ValueError:
@@ -541,7 +466,7 @@ def _kill_switch(
         trader_user_id = _trader(trader).pk
     elif account or trader:
         raise Rejection("invalid_scope", "The firm kill switch names no account and no trader.")
-    dispatch = ControlDispatch(
+    dispatch = _to_every_shard(
         [
             KillSwitch(
                 command_id="",
@@ -586,7 +511,7 @@ def kill_switch_release(
 def daily_risk_reset() -> None:
     """Session start: every shard's daily counters start again (a sequenced command, so that
     the reset replays exactly; latched kill switches stay latched)."""
-    for shard in control_shards():
+    for shard in instrument_shards():
         command = ResetDailyRisk(command_id=uuid.uuid4().hex, ts_ns=0, user_id=SYSTEM_USER_ID)
         command_send(shard, command, want_reply=False)
 
@@ -607,7 +532,7 @@ def authorised_changes_send(pairs: Iterable[tuple[str, int]], member: bool, user
     ]
     if not commands:
         return
-    dispatch = ControlDispatch(commands)
+    dispatch = _to_every_shard(commands)
     dispatch.send_on_commit()
 
 

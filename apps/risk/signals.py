@@ -10,7 +10,8 @@ from django.db.models.signals import m2m_changed
 
 from apps.accounts.models import TradingAccount
 from apps.audit.services import acting_user_id
-from apps.risk.services import SYSTEM_USER_ID, authorised_changes_send
+from apps.risk.services import authorised_changes_send
+from apps.trading.control import SYSTEM_USER_ID
 
 # Set on the instance by pre_clear: the entitlements a clear is about to remove.
 _CLEARED = "_risk_authorised_cleared"

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 
 from apps.accounts import roles
 from apps.accounts.models import User
-from apps.breakers import services
+from apps.trading import control
 
 Capture = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 
@@ -50,5 +50,6 @@ class FakeMatcher:
 @pytest.fixture
 def fake_matcher(monkeypatch: pytest.MonkeyPatch) -> FakeMatcher:
     fake = FakeMatcher()
-    monkeypatch.setattr(services, "reply_wait", fake)
+    # The breakers send through the shared control dispatch (apps.trading.control).
+    monkeypatch.setattr(control, "reply_wait", fake)
     return fake

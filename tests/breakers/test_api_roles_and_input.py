@@ -256,7 +256,7 @@ class TestSettings:
         def down(*args: object, **kwargs: object) -> None:
             raise OrderRejected("matcher_unavailable", "down", 503)
 
-        monkeypatch.setattr("apps.breakers.services.command_send", down)
+        monkeypatch.setattr("apps.trading.control.command_send", down)
         # Outside any test transaction, as a request runs: the change commits, then is sent.
         response = client_for(risk_manager).patch(
             BREAKERS + "settings/", {"pause_minutes": "2", "reason": "x"}, format="json"
@@ -439,7 +439,7 @@ class TestHaltRequests:
         def silent(command_id: str) -> dict[str, Any]:
             raise OrderRejected("matcher_timeout", "late", 504)
 
-        monkeypatch.setattr("apps.breakers.services.reply_wait", silent)
+        monkeypatch.setattr("apps.trading.control.reply_wait", silent)
         response = client_for(risk_manager).post(
             BREAKERS + "halts/", {"symbol": "AAPL", "action": "halt", "reason": "x"}, format="json"
         )
@@ -452,7 +452,7 @@ class TestHaltRequests:
         def down(*args: object, **kwargs: object) -> None:
             raise OrderRejected("matcher_unavailable", "down", 503)
 
-        monkeypatch.setattr("apps.breakers.services.command_send", down)
+        monkeypatch.setattr("apps.trading.control.command_send", down)
         response = client_for(risk_manager).post(
             BREAKERS + "halts/", {"symbol": "AAPL", "action": "halt", "reason": "x"}, format="json"
         )

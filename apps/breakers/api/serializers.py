@@ -6,26 +6,14 @@ two; session times are local "HH:MM" in the session's time zone. Every change ca
 """
 
 from decimal import Decimal
-from typing import Any
 
 from rest_framework import serializers
 
 from apps.breakers.models import MINUTES_IN_A_DAY, SECONDS_IN_A_DAY
+from project.api_controls import StrictSerializer, reason_field
 
 INT_MAX = 2_147_483_647
 PRICE_MAX = Decimal("999999999999.999999")
-
-
-def _reason() -> serializers.CharField:
-    # Not required here so that a missing and a blank reason get the same answer from the
-    # service: 400 reason_required.
-    return serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        trim_whitespace=False,
-        help_text="Why (required, at most 200 characters); journaled with the change.",
-    )
 
 
 def _minutes(help_text: str) -> serializers.DecimalField:
@@ -61,19 +49,6 @@ def _percent(help_text: str) -> serializers.DecimalField:
     )
 
 
-class StrictSerializer(serializers.Serializer[None]):
-    """Refuses fields it does not know, so that a misspelt setting is an error, not a no-op."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {unknown[0]: f"Unknown field; expected one of {', '.join(self.fields)}."}
-                )
-        return attrs
-
-
 # -- requests -------------------------------------------------------------------------------
 
 
@@ -102,7 +77,7 @@ class BreakerSettingsUpdateSerializer(StrictSerializer):
     session_timezone = serializers.CharField(
         max_length=64, required=False, help_text="IANA time zone, e.g. America/New_York."
     )
-    reason = _reason()
+    reason = reason_field()
 
 
 class InstrumentBreakersUpdateSerializer(StrictSerializer):
@@ -128,7 +103,7 @@ class InstrumentBreakersUpdateSerializer(StrictSerializer):
     spike_pauses = serializers.BooleanField(
         required=False, help_text="A volume spike pauses it (else it only alerts)."
     )
-    reason = _reason()
+    reason = reason_field()
 
 
 class HaltRequestSerializer(StrictSerializer):
@@ -141,7 +116,7 @@ class HaltRequestSerializer(StrictSerializer):
         help_text="The instrument; absent, blank or null: every instrument.",
     )
     action = serializers.ChoiceField(choices=["halt", "resume"])
-    reason = _reason()
+    reason = reason_field()
 
 
 # -- responses (documentation of their shape) ------------------------------------------------

@@ -15,36 +15,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import User
 from apps.breakers import selectors, services
 from apps.breakers.api import serializers as s
 from apps.instruments.models import Instrument
+from project.api_controls import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    StrictSerializer,
+    request_user,
+    validated_body,
+)
 from project.api_errors import ErrorSerializer, Rejection
 
-_READ_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer}
-_WRITE_ERRORS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
-    409: ErrorSerializer,
-    503: ErrorSerializer,
-    504: ErrorSerializer,
-}
 
-
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)  # IsAuthenticated ran first
-    return user
-
-
-def _validated(serializer_class: type[s.StrictSerializer], request: Request) -> dict[str, Any]:
+def _validated(serializer_class: type[StrictSerializer], request: Request) -> dict[str, Any]:
+    # The breakers API has always answered a body that is not a JSON object with
+    # malformed_request; the risk API leaves that to the serializer (invalid_request).
     if not isinstance(request.data, dict):
         raise Rejection("malformed_request", "The body must be a JSON object.")
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+    return validated_body(serializer_class, request)
 
 
 def _instrument(symbol: str) -> Instrument:
@@ -62,7 +51,7 @@ class SettingsView(BreakersApiView):
     @extend_schema(
         operation_id="breakers_settings_retrieve",
         tags=["breakers"],
-        responses={200: s.BreakerSettingsSerializer, **_READ_ERRORS},
+        responses={200: s.BreakerSettingsSerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """The firm-wide breaker parameters and the session's times."""
@@ -72,14 +61,14 @@ class SettingsView(BreakersApiView):
         operation_id="breakers_settings_update",
         tags=["breakers"],
         request=s.BreakerSettingsUpdateSerializer,
-        responses={200: s.BreakerSettingsChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.BreakerSettingsChangeSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request) -> Response:
         """Change some settings; each changed parameter reaches every matcher as a journaled
         command. A reason is required."""
         fields = _validated(s.BreakerSettingsUpdateSerializer, request)
         reason = fields.pop("reason")
-        outcome = services.breaker_settings_update(_user(request), fields, reason)
+        outcome = services.breaker_settings_update(request_user(request), fields, reason)
         return Response(
             {
                 "settings": selectors.breaker_settings_as_dict(selectors.breaker_settings()),
@@ -93,7 +82,7 @@ class InstrumentListView(BreakersApiView):
     @extend_schema(
         operation_id="breakers_instruments_list",
         tags=["breakers"],
-        responses={200: s.InstrumentBreakersSerializer(many=True), **_READ_ERRORS},
+        responses={200: s.InstrumentBreakersSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """Every instrument's breaker settings."""
@@ -109,7 +98,7 @@ class InstrumentDetailView(BreakersApiView):
     @extend_schema(
         operation_id="breakers_instrument_retrieve",
         tags=["breakers"],
-        responses={200: s.InstrumentBreakersSerializer, 404: ErrorSerializer, **_READ_ERRORS},
+        responses={200: s.InstrumentBreakersSerializer, 404: ErrorSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, symbol: str) -> Response:
         return Response(selectors.instrument_breakers_as_dict(_instrument(symbol)))
@@ -118,7 +107,7 @@ class InstrumentDetailView(BreakersApiView):
         operation_id="breakers_instrument_update",
         tags=["breakers"],
         request=s.InstrumentBreakersUpdateSerializer,
-        responses={200: s.InstrumentBreakersChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.InstrumentBreakersChangeSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request, symbol: str) -> Response:
         """Change an instrument's tier, orders while halted, index weight, previous close or
@@ -126,7 +115,9 @@ class InstrumentDetailView(BreakersApiView):
         instrument = _instrument(symbol)
         fields = _validated(s.InstrumentBreakersUpdateSerializer, request)
         reason = fields.pop("reason")
-        outcome = services.instrument_breakers_update(_user(request), instrument, fields, reason)
+        outcome = services.instrument_breakers_update(
+            request_user(request), instrument, fields, reason
+        )
         instrument.refresh_from_db()
         return Response(
             {
@@ -147,7 +138,7 @@ class HaltsView(BreakersApiView):
                 "limit", int, description="At most this many past halts (1 to 500, default 100)."
             ),
         ],
-        responses={200: s.HaltsSerializer, 400: ErrorSerializer, **_READ_ERRORS},
+        responses={200: s.HaltsSerializer, 400: ErrorSerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """The halts in force (as the matchers published them) and the latest halts from the
@@ -173,14 +164,14 @@ class HaltsView(BreakersApiView):
         operation_id="breakers_halts_request",
         tags=["breakers"],
         request=s.HaltRequestSerializer,
-        responses={200: s.HaltOutcomeSerializer, **_WRITE_ERRORS},
+        responses={200: s.HaltOutcomeSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         """Halt or resume one instrument (or every one, without a symbol) by hand, with a
         reason; answers once every matcher concerned has acted. A resume reopens by auction."""
         fields = _validated(s.HaltRequestSerializer, request)
         action = services.halt_request if fields["action"] == "halt" else services.resume_request
-        outcome = action(_user(request), fields["symbol"] or None, fields["reason"])
+        outcome = action(request_user(request), fields["symbol"] or None, fields["reason"])
         return Response(
             {
                 "action": fields["action"],

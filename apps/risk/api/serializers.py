@@ -5,11 +5,11 @@ whole lots. A limit given as null is removed (no limit). Every change carries a 
 """
 
 from decimal import Decimal
-from typing import Any
 
 from rest_framework import serializers
 
 from apps.matching.engine import KillScope
+from project.api_controls import StrictSerializer, reason_field
 
 MONEY_MAX = Decimal("999999999999.99")
 LOTS_MAX = 2_147_483_647
@@ -39,31 +39,6 @@ def _count(help_text: str, max_value: int = LOTS_MAX) -> serializers.IntegerFiel
     )
 
 
-def _reason() -> serializers.CharField:
-    # Not required here so that a missing and a blank reason get the same answer from the
-    # service: 400 reason_required.
-    return serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        trim_whitespace=False,
-        help_text="Why (required, at most 200 characters); journaled with the change.",
-    )
-
-
-class StrictSerializer(serializers.Serializer[None]):
-    """Refuses fields it does not know, so that a misspelt limit is an error, not a no-op."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {unknown[0]: f"Unknown field; expected one of {', '.join(self.fields)}."}
-                )
-        return attrs
-
-
 # -- requests -------------------------------------------------------------------------------
 
 
@@ -85,7 +60,7 @@ class FirmPolicyUpdateSerializer(StrictSerializer):
     authorised_users_only = serializers.BooleanField(
         required=False, help_text="Only traders entitled to an account may trade it."
     )
-    reason = _reason()
+    reason = reason_field()
 
 
 class AccountLimitsUpdateSerializer(StrictSerializer):
@@ -103,13 +78,13 @@ class AccountLimitsUpdateSerializer(StrictSerializer):
         help_text="Symbols the account may trade when it trades permitted instruments only "
         "(replaces the list).",
     )
-    reason = _reason()
+    reason = reason_field()
 
 
 class InstrumentLimitsUpdateSerializer(StrictSerializer):
     max_order_lots = _lots("Largest single order in this instrument, lots, for any account.")
     max_order_notional = _money("Largest single order's value in this instrument.")
-    reason = _reason()
+    reason = reason_field()
 
 
 class PositionLimitSetSerializer(StrictSerializer):
@@ -117,7 +92,7 @@ class PositionLimitSetSerializer(StrictSerializer):
     symbol = serializers.CharField(max_length=16)
     max_long = _lots("Largest long position, lots (null: no limit).", required=True)
     max_short = _lots("Largest short position, lots (null: no limit).", required=True)
-    reason = _reason()
+    reason = reason_field()
 
 
 class RestrictSerializer(StrictSerializer):
@@ -129,11 +104,11 @@ class RestrictSerializer(StrictSerializer):
         default=None,
         help_text="The account it is restricted for; absent or null: the whole firm.",
     )
-    reason = _reason()
+    reason = reason_field()
 
 
 class ReasonSerializer(StrictSerializer):
-    reason = _reason()
+    reason = reason_field()
 
 
 class KillSwitchSerializer(StrictSerializer):
@@ -154,7 +129,7 @@ class KillSwitchSerializer(StrictSerializer):
         default=False,
         help_text="Engaged, still let orders that only shrink a position through.",
     )
-    reason = _reason()
+    reason = reason_field()
 
 
 class TraderSettingsSerializer(StrictSerializer):

@@ -18,24 +18,13 @@ from apps.instruments.models import Instrument
 from apps.risk import selectors, services
 from apps.risk.api import serializers as s
 from apps.risk.models import PositionLimit, RestrictedInstrument, TraderRiskSettings
+from project.api_controls import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    request_user,
+    validated_body,
+)
 from project.api_errors import ErrorSerializer, Rejection
-
-_READ_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer}
-_WRITE_ERRORS = {
-    400: ErrorSerializer,
-    401: ErrorSerializer,
-    403: ErrorSerializer,
-    404: ErrorSerializer,
-    409: ErrorSerializer,
-    503: ErrorSerializer,
-    504: ErrorSerializer,
-}
-
-
-def _user(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)  # IsAuthenticated ran first
-    return user
 
 
 class CanReadLimits(BasePermission):
@@ -53,12 +42,6 @@ class CanReadLimits(BasePermission):
 
 class RiskApiView(APIView):
     permission_classes = [IsAuthenticated, CanReadLimits]
-
-
-def _validated(serializer_class: type[s.StrictSerializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _account(code: str) -> TradingAccount:
@@ -86,7 +69,7 @@ class AccountListView(RiskApiView):
     @extend_schema(
         operation_id="risk_accounts_list",
         tags=["risk"],
-        responses={200: s.AccountLimitsSerializer(many=True), **_READ_ERRORS},
+        responses={200: s.AccountLimitsSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """Every trading account with its limits, position limits and restrictions."""
@@ -97,7 +80,7 @@ class AccountDetailView(RiskApiView):
     @extend_schema(
         operation_id="risk_account_retrieve",
         tags=["risk"],
-        responses={200: s.AccountLimitsSerializer, 404: ErrorSerializer, **_READ_ERRORS},
+        responses={200: s.AccountLimitsSerializer, 404: ErrorSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, code: str) -> Response:
         account = _account(code)
@@ -107,14 +90,14 @@ class AccountDetailView(RiskApiView):
         operation_id="risk_account_update",
         tags=["risk"],
         request=s.AccountLimitsUpdateSerializer,
-        responses={200: s.AccountChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.AccountChangeSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request, code: str) -> Response:
         """Change some of an account's limits (null removes one); a reason is required."""
         account = _account(code)
-        fields = _validated(s.AccountLimitsUpdateSerializer, request)
+        fields = validated_body(s.AccountLimitsUpdateSerializer, request)
         reason = fields.pop("reason")
-        outcome = services.account_limits_update(_user(request), account, fields, reason)
+        outcome = services.account_limits_update(request_user(request), account, fields, reason)
         shown = selectors.accounts_with_limits(account.code)[0]
         return Response(_change(outcome, account=shown))
 
@@ -126,7 +109,7 @@ class InstrumentListView(RiskApiView):
     @extend_schema(
         operation_id="risk_instruments_list",
         tags=["risk"],
-        responses={200: s.InstrumentLimitsSerializer(many=True), **_READ_ERRORS},
+        responses={200: s.InstrumentLimitsSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """Every instrument's per-order limits."""
@@ -142,7 +125,7 @@ class InstrumentDetailView(RiskApiView):
     @extend_schema(
         operation_id="risk_instrument_retrieve",
         tags=["risk"],
-        responses={200: s.InstrumentLimitsSerializer, 404: ErrorSerializer, **_READ_ERRORS},
+        responses={200: s.InstrumentLimitsSerializer, 404: ErrorSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, symbol: str) -> Response:
         limits = selectors.instrument_limits(_instrument(symbol))
@@ -152,14 +135,16 @@ class InstrumentDetailView(RiskApiView):
         operation_id="risk_instrument_update",
         tags=["risk"],
         request=s.InstrumentLimitsUpdateSerializer,
-        responses={200: s.InstrumentChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.InstrumentChangeSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request, symbol: str) -> Response:
         """Change an instrument's per-order limits for every account; a reason is required."""
         instrument = _instrument(symbol)
-        fields = _validated(s.InstrumentLimitsUpdateSerializer, request)
+        fields = validated_body(s.InstrumentLimitsUpdateSerializer, request)
         reason = fields.pop("reason")
-        outcome = services.instrument_limits_update(_user(request), instrument, fields, reason)
+        outcome = services.instrument_limits_update(
+            request_user(request), instrument, fields, reason
+        )
         shown = selectors.instrument_limits_as_dict(selectors.instrument_limits(instrument))
         return Response(_change(outcome, instrument=shown))
 
@@ -172,7 +157,7 @@ class PositionLimitView(RiskApiView):
         operation_id="risk_positions_list",
         tags=["risk"],
         parameters=[OpenApiParameter("account", str, description="Only this account's.")],
-        responses={200: s.PositionLimitSerializer(many=True), **_READ_ERRORS},
+        responses={200: s.PositionLimitSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         account = request.query_params.get("account")
@@ -184,13 +169,13 @@ class PositionLimitView(RiskApiView):
         operation_id="risk_positions_set",
         tags=["risk"],
         request=s.PositionLimitSetSerializer,
-        responses={200: s.PositionChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.PositionChangeSerializer, **WRITE_ERRORS},
     )
     def put(self, request: Request) -> Response:
         """Set an account's position limits in one instrument (both null: no limit)."""
-        fields = _validated(s.PositionLimitSetSerializer, request)
+        fields = validated_body(s.PositionLimitSetSerializer, request)
         outcome = services.position_limit_set(
-            _user(request),
+            request_user(request),
             fields["account"],
             fields["symbol"],
             fields["max_long"],
@@ -205,7 +190,7 @@ class PositionLimitView(RiskApiView):
         operation_id="risk_positions_set_post",
         tags=["risk"],
         request=s.PositionLimitSetSerializer,
-        responses={200: s.PositionChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.PositionChangeSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         """The same as PUT."""
@@ -219,7 +204,7 @@ class RestrictedListView(RiskApiView):
     @extend_schema(
         operation_id="risk_restricted_list",
         tags=["risk"],
-        responses={200: s.RestrictedSerializer(many=True), **_READ_ERRORS},
+        responses={200: s.RestrictedSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """Restricted instruments: firm-wide (account null) and per account."""
@@ -229,13 +214,17 @@ class RestrictedListView(RiskApiView):
         operation_id="risk_restricted_create",
         tags=["risk"],
         request=s.RestrictSerializer,
-        responses={201: s.RestrictedChangeSerializer, **_WRITE_ERRORS},
+        responses={201: s.RestrictedChangeSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         """Restrict an instrument for the firm or for one account; a reason is required."""
-        fields = _validated(s.RestrictSerializer, request)
+        fields = validated_body(s.RestrictSerializer, request)
         outcome = services.restricted_set(
-            _user(request), fields["symbol"], fields["account"] or None, True, fields["reason"]
+            request_user(request),
+            fields["symbol"],
+            fields["account"] or None,
+            True,
+            fields["reason"],
         )
         row = outcome.row
         shown = selectors.restricted_as_dict(row) if isinstance(row, RestrictedInstrument) else None
@@ -252,14 +241,14 @@ class RestrictedDetailView(RiskApiView):
             )
         ],
         request=s.ReasonSerializer,
-        responses={200: s.RestrictedChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.RestrictedChangeSerializer, **WRITE_ERRORS},
     )
     def delete(self, request: Request, entry_id: int) -> Response:
         """Lift a restriction; a reason is required (body or query string)."""
         reason = str(request.query_params.get("reason", ""))
         if request.data:
-            reason = _validated(s.ReasonSerializer, request)["reason"] or reason
-        outcome = services.restricted_lift(_user(request), entry_id, reason)
+            reason = validated_body(s.ReasonSerializer, request)["reason"] or reason
+        outcome = services.restricted_lift(request_user(request), entry_id, reason)
         return Response(_change(outcome, restricted=None))
 
 
@@ -270,7 +259,7 @@ class FirmPolicyView(RiskApiView):
     @extend_schema(
         operation_id="risk_firm_retrieve",
         tags=["risk"],
-        responses={200: s.FirmPolicySerializer, **_READ_ERRORS},
+        responses={200: s.FirmPolicySerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """The firm-wide controls: price collar, duplicate window, throttle, authorised users."""
@@ -280,12 +269,12 @@ class FirmPolicyView(RiskApiView):
         operation_id="risk_firm_update",
         tags=["risk"],
         request=s.FirmPolicyUpdateSerializer,
-        responses={200: s.FirmChangeSerializer, **_WRITE_ERRORS},
+        responses={200: s.FirmChangeSerializer, **WRITE_ERRORS},
     )
     def patch(self, request: Request) -> Response:
-        fields = _validated(s.FirmPolicyUpdateSerializer, request)
+        fields = validated_body(s.FirmPolicyUpdateSerializer, request)
         reason = fields.pop("reason")
-        outcome = services.firm_policy_update(_user(request), fields, reason)
+        outcome = services.firm_policy_update(request_user(request), fields, reason)
         return Response(
             _change(outcome, firm=selectors.firm_policy_as_dict(selectors.firm_policy()))
         )
@@ -298,7 +287,7 @@ class KillSwitchView(RiskApiView):
     @extend_schema(
         operation_id="risk_kill_switches_list",
         tags=["risk"],
-        responses={200: s.KillSwitchStateSerializer(many=True), **_READ_ERRORS},
+        responses={200: s.KillSwitchStateSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         """The kill switches engaged now (by a person, or latched at the daily loss limit)."""
@@ -308,13 +297,13 @@ class KillSwitchView(RiskApiView):
         operation_id="risk_kill_switches_operate",
         tags=["risk"],
         request=s.KillSwitchSerializer,
-        responses={200: s.KillSwitchResultSerializer, **_WRITE_ERRORS},
+        responses={200: s.KillSwitchResultSerializer, **WRITE_ERRORS},
     )
     def post(self, request: Request) -> Response:
         """Engage (cancelling every working order in scope, blocking new ones until released)
         or release a kill switch for the firm, an account or a trader."""
-        fields = _validated(s.KillSwitchSerializer, request)
-        user = _user(request)
+        fields = validated_body(s.KillSwitchSerializer, request)
+        user = request_user(request)
         if fields["action"] == "engage":
             outcome = services.kill_switch_engage(
                 user,
@@ -358,7 +347,9 @@ class MySettingsView(APIView):
     )
     def get(self, request: Request) -> Response:
         """One's own risk settings."""
-        return Response({"cancel_on_disconnect": selectors.cancel_on_disconnect(_user(request))})
+        return Response(
+            {"cancel_on_disconnect": selectors.cancel_on_disconnect(request_user(request))}
+        )
 
     @extend_schema(
         operation_id="risk_me_settings_update",
@@ -368,8 +359,8 @@ class MySettingsView(APIView):
     )
     def patch(self, request: Request) -> Response:
         """Opt in to (or out of) cancel-on-disconnect for one's own working DAY orders."""
-        fields = _validated(s.TraderSettingsSerializer, request)
+        fields = validated_body(s.TraderSettingsSerializer, request)
         saved: TraderRiskSettings = services.trader_settings_update(
-            _user(request), fields["cancel_on_disconnect"]
+            request_user(request), fields["cancel_on_disconnect"]
         )
         return Response({"cancel_on_disconnect": saved.cancel_on_disconnect})
