@@ -11,6 +11,7 @@ from apps.accounts.models import TradingAccount, User
 from apps.audit.models import EventRecord
 from apps.matching import keys
 from apps.matching.engine import Reason
+from apps.matching.engine.types import RISK_REASONS
 from apps.matching.redis import redis_client
 from apps.trading.control import SYSTEM_USER_ID, matcher_shards
 from apps.trading.selectors import ns_to_iso
@@ -20,23 +21,7 @@ from apps.trading.selectors import ns_to_iso
 RISK_PERMISSION: Final = "risk.change_risk_limits"
 
 # The reasons for which the risk stage, not the book, refused an order.
-RISK_REJECTION_REASONS: Final = frozenset(
-    {
-        Reason.MESSAGE_RATE_EXCEEDED,
-        Reason.USER_NOT_AUTHORISED,
-        Reason.KILL_SWITCH,
-        Reason.RESTRICTED_INSTRUMENT,
-        Reason.INSTRUMENT_NOT_PERMITTED,
-        Reason.MAX_ORDER_QUANTITY,
-        Reason.MAX_ORDER_NOTIONAL,
-        Reason.PRICE_COLLAR,
-        Reason.NO_REFERENCE_PRICE,
-        Reason.DUPLICATE_ORDER,
-        Reason.DAILY_LOSS_REDUCE_ONLY,
-        Reason.POSITION_LIMIT,
-        Reason.CREDIT_LIMIT,
-    }
-)
+RISK_REJECTION_REASONS: Final = RISK_REASONS
 # Rejections that also belong in the alerts feed: a trader (or an algorithm) hitting the
 # message-rate throttle is a risk event in itself, not only a refused order.
 THROTTLE_REASONS: Final = frozenset({Reason.MESSAGE_RATE_EXCEEDED})

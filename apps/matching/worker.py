@@ -61,7 +61,6 @@ from apps.matching.engine import (
     OrderReduced,
     OrderRejected,
     PauseExtended,
-    Reason,
     RiskAlert,
     RiskLimitChanged,
     RiskListChanged,
@@ -73,6 +72,7 @@ from apps.matching.engine import (
     Unparseable,
     VolumeSpikeDetected,
 )
+from apps.matching.engine.types import RISK_REASONS
 from apps.matching.models import EngineSnapshot
 from apps.matching.publisher import Frames, Publisher
 from apps.matching.redis import redis_client
@@ -92,23 +92,6 @@ INSTRUMENT_SYNC_EVERY_S = 10.0
 # Positions are revalued at the last prices this often (when anything traded), so that a
 # daily loss limit bites on a price move even if the account sends nothing.
 MARK_TO_MARKET_EVERY_S = 1.0
-RISK_REASONS = frozenset(
-    {
-        Reason.MESSAGE_RATE_EXCEEDED,
-        Reason.USER_NOT_AUTHORISED,
-        Reason.KILL_SWITCH,
-        Reason.RESTRICTED_INSTRUMENT,
-        Reason.INSTRUMENT_NOT_PERMITTED,
-        Reason.MAX_ORDER_QUANTITY,
-        Reason.MAX_ORDER_NOTIONAL,
-        Reason.PRICE_COLLAR,
-        Reason.NO_REFERENCE_PRICE,
-        Reason.DUPLICATE_ORDER,
-        Reason.DAILY_LOSS_REDUCE_ONLY,
-        Reason.POSITION_LIMIT,
-        Reason.CREDIT_LIMIT,
-    }
-)
 HALT_EVENTS = (
     TradingHalted,
     PauseExtended,

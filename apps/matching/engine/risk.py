@@ -506,6 +506,33 @@ class RiskStage:
             )
         instrument = self.instruments[symbol]
         notional = price_ticks * lots * instrument.lot_tick_micros
+        if limits is not None or symbol in self.instrument_limits:
+            refusal = self._order_size_refusal(account, symbol, lots, notional, limits)
+            if refusal is not None:
+                return refusal
+        if self.collar_bps is not None:
+            refusal = self._collar_refusal(instrument, side, limit_ticks, is_market)
+            if refusal is not None:
+                return refusal
+        if self.duplicate_window_ns is not None:
+            refusal = self._duplicate_refusal(
+                ts, account, symbol, side, limit_ticks, lots, is_market
+            )
+            if refusal is not None:
+                return refusal
+        if limits is not None or self.position_limits:
+            return self._exposure_refusal(account, symbol, side, lots, notional, limits)
+        return None
+
+    def _order_size_refusal(
+        self,
+        account: str,
+        symbol: str,
+        lots: int,
+        notional: int,
+        limits: dict[RiskLimit, int] | None,
+    ) -> Refusal | None:
+        """Maximum quantity and notional per order: the account's, then the instrument's."""
         for table, owner in ((limits, account), (self.instrument_limits.get(symbol), symbol)):
             if not table:
                 continue
@@ -522,18 +549,6 @@ class RiskStage:
                     f"The order is worth {money(notional)}, more than the "
                     f"{money(max_notional)} an order may be worth for {owner}.",
                 )
-        if self.collar_bps is not None:
-            refusal = self._collar_refusal(instrument, side, limit_ticks, is_market)
-            if refusal is not None:
-                return refusal
-        if self.duplicate_window_ns is not None:
-            refusal = self._duplicate_refusal(
-                ts, account, symbol, side, limit_ticks, lots, is_market
-            )
-            if refusal is not None:
-                return refusal
-        if limits is not None or self.position_limits:
-            return self._exposure_refusal(account, symbol, side, lots, notional, limits)
         return None
 
     def _collar_refusal(
@@ -675,23 +690,10 @@ class RiskStage:
         instrument = self.instruments[symbol]
         limits = self.account_limits.get(account)
         notional = new_price * new_lots * instrument.lot_tick_micros
-        for table, owner in ((limits, account), (self.instrument_limits.get(symbol), symbol)):
-            if not table:
-                continue
-            max_lots = table.get(RiskLimit.MAX_ORDER_LOTS)
-            if max_lots is not None and new_lots > max_lots:
-                return (
-                    Reason.MAX_ORDER_QUANTITY,
-                    f"{new_lots} lots is more than the {max_lots} lots an order may have for "
-                    f"{owner}.",
-                )
-            max_notional = table.get(RiskLimit.MAX_ORDER_NOTIONAL_MICROS)
-            if max_notional is not None and notional > max_notional:
-                return (
-                    Reason.MAX_ORDER_NOTIONAL,
-                    f"The order would be worth {money(notional)}, more than the "
-                    f"{money(max_notional)} an order may be worth for {owner}.",
-                )
+        if limits is not None or symbol in self.instrument_limits:
+            refusal = self._order_size_refusal(account, symbol, new_lots, notional, limits)
+            if refusal is not None:
+                return refusal
         if self.collar_bps is not None and new_price != old_price:
             refusal = self._collar_refusal(instrument, side, new_price, False)
             if refusal is not None:

@@ -88,6 +88,26 @@ class Reason(StrEnum):
     # (KILL_SWITCH, above, is also why a kill switch took working orders out.)
 
 
+# The reasons for which the risk stage, not validation or the book, refuses an order.
+RISK_REASONS = frozenset(
+    {
+        Reason.MESSAGE_RATE_EXCEEDED,
+        Reason.USER_NOT_AUTHORISED,
+        Reason.KILL_SWITCH,
+        Reason.RESTRICTED_INSTRUMENT,
+        Reason.INSTRUMENT_NOT_PERMITTED,
+        Reason.MAX_ORDER_QUANTITY,
+        Reason.MAX_ORDER_NOTIONAL,
+        Reason.PRICE_COLLAR,
+        Reason.NO_REFERENCE_PRICE,
+        Reason.DUPLICATE_ORDER,
+        Reason.DAILY_LOSS_REDUCE_ONLY,
+        Reason.POSITION_LIMIT,
+        Reason.CREDIT_LIMIT,
+    }
+)
+
+
 class RiskLimit(StrEnum):
     """Every numeric pre-trade limit, named for what it bounds. Money is integer micros (a
     millionth of the currency unit); `None` as a value means no limit."""
