@@ -35,18 +35,24 @@ def instrument_definition(instrument: Instrument, ts_ns: int = 0) -> DefineInstr
     )
 
 
-def definition_fields(command: DefineInstrument) -> tuple[object, ...]:
-    """What a definition says, without its id and time: equal fields mean nothing to send."""
-    return (
-        command.min_qty_lots,
-        command.max_qty_lots,
-        command.is_open,
-        command.tick_size_micros,
-        command.lot_size,
-        command.reference_price_ticks,
-        command.luld_tier,
-        command.halted_accepts_orders,
-        command.index_weight,
-        command.previous_close_ticks,
-        command.spike_pauses,
-    )
+# What a definition says, without its id and time; the engine's instrument keeps the same
+# attributes, so one list compares a definition with what a shard already holds.
+DEFINED_FIELDS = (
+    "min_qty_lots",
+    "max_qty_lots",
+    "is_open",
+    "tick_size_micros",
+    "lot_size",
+    "reference_price_ticks",
+    "luld_tier",
+    "halted_accepts_orders",
+    "index_weight",
+    "previous_close_ticks",
+    "spike_pauses",
+)
+
+
+def definition_fields(definition: object) -> tuple[object, ...]:
+    """The defined values of a DefineInstrument, or of the engine instrument it set up: equal
+    tuples mean there is nothing to send."""
+    return tuple(getattr(definition, name) for name in DEFINED_FIELDS)

@@ -103,20 +103,6 @@ HALT_EVENTS = (
     VolumeSpikeDetected,
 )
 MICROS = Decimal(1_000_000)
-# The engine instrument's attributes, in the order `definition_fields` lists them.
-DEFINITION_STATE_FIELDS = (
-    "min_qty_lots",
-    "max_qty_lots",
-    "is_open",
-    "tick_size_micros",
-    "lot_size",
-    "reference_price_ticks",
-    "luld_tier",
-    "halted_accepts_orders",
-    "index_weight",
-    "previous_close_ticks",
-    "spike_pauses",
-)
 CENT = Decimal("0.01")
 MIN_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
@@ -424,9 +410,7 @@ class Matcher:
             self._instruments_by_id[instrument.pk] = instrument
             command = instrument_definition(instrument, self._clock_ns())
             state = self.engine.instruments.get(instrument.symbol)
-            if state is None or definition_fields(command) != tuple(
-                getattr(state, name, None) for name in DEFINITION_STATE_FIELDS
-            ):
+            if state is None or definition_fields(command) != definition_fields(state):
                 batch.append(Incoming("", command))
         if batch:
             self.process(batch)
@@ -643,21 +627,47 @@ class Matcher:
             return self._halt_frames(event)
         return []
 
+    @staticmethod
+    def _halt_view(
+        symbol: str, kind: str, message: str, since_ns: int, until_ns: int, accepts_orders: bool
+    ) -> dict[str, Any]:
+        """A halt as the desks show it (`until` None: until resumed)."""
+        return {
+            "symbol": symbol,
+            "kind": kind,
+            "message": message,
+            "since": ns_to_iso(since_ns),
+            "until": ns_to_iso(until_ns) if until_ns else None,
+            "accepts_orders": accepts_orders,
+            "indicative": None,
+        }
+
+    def _indicative_view(
+        self, symbol: str, price_ticks: int, paired_lots: int, imbalance_lots: int, side: str
+    ) -> dict[str, Any]:
+        """The reopening auction as it stands: price (None while nothing crosses), paired and
+        imbalance quantities."""
+        return {
+            "price": self._price(symbol, price_ticks) if price_ticks else None,
+            "paired": self._qty(symbol, paired_lots),
+            "imbalance": self._qty(symbol, imbalance_lots),
+            "imbalance_side": side,
+        }
+
     def _halt_frames(self, event: Event) -> Frames:
         """Halts, pauses and what happens during them, for every desk; the current halts are
         kept in Redis for a page's first paint."""
         group = keys.halts_group()
         ts = ns_to_iso(event.ts_ns)
         if isinstance(event, TradingHalted):
-            halt = {
-                "symbol": event.symbol,
-                "kind": str(event.halt_kind),
-                "message": event.message,
-                "since": ts,
-                "until": ns_to_iso(event.until_ns) if event.until_ns else None,
-                "accepts_orders": event.accepts_orders,
-                "indicative": None,
-            }
+            halt = self._halt_view(
+                event.symbol,
+                str(event.halt_kind),
+                event.message,
+                event.ts_ns,
+                event.until_ns,
+                event.accepts_orders,
+            )
             self._halts[event.symbol] = halt
             self._halts_changed[event.symbol] = None
             return [(group, {"type": "halt", "halt": halt})]
@@ -674,14 +684,13 @@ class Matcher:
                     f"{reference}."
                 )
             else:
-                current["indicative"] = {
-                    "price": (
-                        self._price(event.symbol, event.price_ticks) if event.price_ticks else None
-                    ),
-                    "paired": self._qty(event.symbol, event.paired_lots),
-                    "imbalance": self._qty(event.symbol, event.imbalance_lots),
-                    "imbalance_side": event.imbalance_side,
-                }
+                current["indicative"] = self._indicative_view(
+                    event.symbol,
+                    event.price_ticks,
+                    event.paired_lots,
+                    event.imbalance_lots,
+                    event.imbalance_side,
+                )
             self._halts_changed[event.symbol] = None
             return [(group, {"type": "halt", "halt": current})]
         if isinstance(event, TradingResumed):
@@ -744,27 +753,24 @@ class Matcher:
         """After recovery: the halts in force, as published, so that new desks see them."""
         self._halts = {}
         for symbol, halt in self.engine.halts().items():
+            view = self._halt_view(
+                symbol,
+                str(halt["kind"]),
+                halt["message"],
+                halt["since_ns"],
+                halt["until_ns"],
+                halt["accepts_orders"],
+            )
             indicative = halt["indicative"]
-            self._halts[symbol] = {
-                "symbol": symbol,
-                "kind": str(halt["kind"]),
-                "message": halt["message"],
-                "since": ns_to_iso(halt["since_ns"]),
-                "until": ns_to_iso(halt["until_ns"]) if halt["until_ns"] else None,
-                "accepts_orders": halt["accepts_orders"],
-                "indicative": None
-                if not indicative
-                else {
-                    "price": (
-                        self._price(symbol, indicative["price_ticks"])
-                        if indicative["price_ticks"]
-                        else None
-                    ),
-                    "paired": self._qty(symbol, indicative["paired_lots"]),
-                    "imbalance": self._qty(symbol, indicative["imbalance_lots"]),
-                    "imbalance_side": indicative["imbalance_side"],
-                },
-            }
+            if indicative:
+                view["indicative"] = self._indicative_view(
+                    symbol,
+                    indicative["price_ticks"],
+                    indicative["paired_lots"],
+                    indicative["imbalance_lots"],
+                    indicative["imbalance_side"],
+                )
+            self._halts[symbol] = view
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(keys.halts_snapshot(self.shard))
         for symbol, halt in self._halts.items():

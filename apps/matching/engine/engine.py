@@ -1084,10 +1084,11 @@ class Engine:
         """After a command: alerts for the accounts whose figures it changed, and the daily
         loss stages, latching an account's kill switch when it reaches its kill level."""
         risk = self.risk
-        changed = sorted(risk.changed)
-        risk.touched.update(changed)
+        # Only accounts with limits can raise alerts (most commands touch none of them).
+        evaluated = sorted(risk.changed & risk.account_limits.keys())
+        risk.touched.update(risk.changed)
         risk.changed.clear()
-        for account in changed:
+        for account in evaluated:
             for alert in risk.evaluate(account):
                 self._emit(
                     RiskAlert(

@@ -288,11 +288,12 @@ class RiskStage:
 
     def work(self, account: str, symbol: str, side: Side, price_ticks: int, lots: int) -> None:
         """`lots` more of an order at `price_ticks` are working (resting, or a waiting stop)."""
-        risk = self.account(account)
+        # Called for every order that rests or leaves: look up before creating.
+        risk = self.accounts.get(account) or self.account(account)
         risk.working_notional_micros += (
             price_ticks * lots * self.instruments[symbol].lot_tick_micros
         )
-        holding = self.holding(risk, symbol)
+        holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
         if side is BUY:
             holding.working_buy_lots += lots
         else:
@@ -305,9 +306,9 @@ class RiskStage:
     def trade(self, symbol: str, price_ticks: int, lots: int, buyer: str, seller: str) -> None:
         notional = price_ticks * lots * self.instruments[symbol].lot_tick_micros
         for code, signed in ((buyer, lots), (seller, -lots)):
-            risk = self.account(code)
+            risk = self.accounts.get(code) or self.account(code)
             risk.filled_notional_micros += notional
-            holding = self.holding(risk, symbol)
+            holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
             holding.position_lots += signed
             holding.cash_ticks -= signed * price_ticks
             self.changed.add(code)
