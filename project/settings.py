@@ -97,9 +97,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default keeps its files in var/, which a fresh clone does not have yet.
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # WAL lets the web tier read while the matcher journals; the busy timeout covers the
-    # short window in which both want the write lock.
+    # short window in which both want the write lock. Transactions take that lock when they
+    # begin (IMMEDIATE): a deferred one that reads and then writes while the matcher commits
+    # cannot wait for the lock and fails at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # A file, not memory, so that the live desk the browser tests start can share it.
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
