@@ -36,6 +36,7 @@ from apps.matching.engine import (
     Side,
     TimeInForce,
     Trade,
+    TradingHalted,
     TradingResumed,
 )
 from tests.engine.test_halts import check_command_events
@@ -101,8 +102,16 @@ class Day:
         check_command_events(engine, events)
         trades = [e for e in events if isinstance(e, Trade)]
         reopened = any(isinstance(e, TradingResumed) for e in events)
-        if halted_before and SYMBOL in engine.halts():
-            assert not trades, "a trade while halted"
+        # Walk the events in order: a command that finds a pause's timer due reopens by
+        # auction (whose prints follow TradingResumed) before its own halt applies.
+        halted = halted_before
+        for event in events:
+            if isinstance(event, TradingResumed):
+                halted = False
+            elif isinstance(event, TradingHalted):
+                halted = True
+            elif isinstance(event, Trade):
+                assert not halted, f"a trade while halted: {event}"
         if band is not None and not reopened:
             for trade in trades:
                 assert band.lower_ticks <= trade.price_ticks <= band.upper_ticks
@@ -140,12 +149,7 @@ class Day:
         assert sum(a.holdings[SYMBOL].position_lots for a in engine.risk.accounts.values()) == 0
 
 
-# Derandomized: a random draw once found a trade printed while halted (tier 1, orders taken
-# while halted, 20 commands); that case is open work on the breaker stage, and CI must not
-# pass or fail by chance meanwhile.
-@settings(
-    max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     tier=st.sampled_from([1, 2]),
     accepts=st.booleans(),
