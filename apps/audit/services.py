@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from apps.audit.models import ChainLock, EventRecord, RetentionCheckpoint
 
@@ -69,18 +69,23 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(prev_hash: str, shard: int, entry: LogEntry) -> str:
-    body = canonical_json(
-        {
-            "shard": shard,
-            "seq": entry.seq,
-            "ts_ns": entry.ts_ns,
-            "kind": entry.kind,
-            "command_id": entry.command_id,
-            "stream_id": entry.stream_id,
-            "payload": entry.payload,
-        }
+_dumps_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def hashed_body(shard: int, entry: LogEntry, payload_json: str) -> str:
+    """The canonical JSON of a row's hashed content: exactly `canonical_json` of the object
+    {shard, seq, ts_ns, kind, command_id, stream_id, payload}, keys in sorted order, assembled
+    around the payload's own canonical JSON (`payload_json`) so that the payload, the bulk of
+    the row, is encoded once for both the hash and the insert."""
+    return (
+        f'{{"command_id":{_dumps_text(entry.command_id)},"kind":{_dumps_text(entry.kind)},'
+        f'"payload":{payload_json},"seq":{int(entry.seq)},"shard":{int(shard)},'
+        f'"stream_id":{_dumps_text(entry.stream_id)},"ts_ns":{int(entry.ts_ns)}}}'
     )
+
+
+def entry_hash(prev_hash: str, shard: int, entry: LogEntry, payload_json: str = "") -> str:
+    body = hashed_body(shard, entry, payload_json or canonical_json(entry.payload))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
@@ -132,17 +137,72 @@ def last_hash(shard: int) -> str:
     return chain_tail(shard).hash
 
 
+# The journal's columns in COPY order, and what a searchable column holds when the payload
+# does not give it ("" for text, NULL for numbers), as the model's defaults say.
+_COPY_FIELDS = (
+    "shard",
+    "seq",
+    "ts_ns",
+    "kind",
+    "command_id",
+    "stream_id",
+    *RECORD_COLUMNS,
+    "payload",
+    "prev_hash",
+    "hash",
+)
+_RECORD_FIELDS = {field.name: field for field in EventRecord._meta.concrete_fields}
+_RECORD_DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
+    (name, _RECORD_FIELDS[name].get_default()) for name in RECORD_COLUMNS
+)
+
+
 def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> str:
     """Append `entries` (in seq order) after `prev_hash`; return the new head hash.
 
-    The caller holds the transaction; rows are written in one bulk insert.
+    The caller holds the transaction. On PostgreSQL the rows go in with one COPY (the
+    matcher's group commit: several times faster than a multi-row INSERT, whose parameters
+    the driver would quote one by one); elsewhere with one bulk insert.
     """
-    rows = []
+    database = connections[router.db_for_write(EventRecord)]
+    if database.vendor != "postgresql":
+        rows = []
+        for entry in entries:
+            row = _record(shard, entry, prev_hash)
+            rows.append(row)
+            prev_hash = row.hash
+        EventRecord.objects.bulk_create(rows)
+        return prev_hash
+    copy_rows = []
+    sha256 = hashlib.sha256
     for entry in entries:
-        row = _record(shard, entry, prev_hash)
-        rows.append(row)
-        prev_hash = row.hash
-    EventRecord.objects.bulk_create(rows)
+        payload_json = canonical_json(entry.payload)
+        body = hashed_body(shard, entry, payload_json)
+        row_hash = sha256((prev_hash + body).encode()).hexdigest()
+        columns = record_columns(entry.payload)
+        copy_rows.append(
+            (
+                shard,
+                entry.seq,
+                entry.ts_ns,
+                entry.kind,
+                entry.command_id,
+                entry.stream_id,
+                *[columns.get(name, default) for name, default in _RECORD_DEFAULTS],
+                payload_json,
+                prev_hash,
+                row_hash,
+            )
+        )
+        prev_hash = row_hash
+    table = database.ops.quote_name(EventRecord._meta.db_table)
+    names = ", ".join(database.ops.quote_name(_RECORD_FIELDS[name].column) for name in _COPY_FIELDS)
+    with (
+        database.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for copy_row in copy_rows:
+            copy.write_row(copy_row)
     return prev_hash
 
 
