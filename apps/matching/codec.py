@@ -1,6 +1,7 @@
 """Commands and events to and from JSON-ready dicts, for the stream and the journal."""
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from apps.matching.engine import (
@@ -62,8 +63,69 @@ def checked_text(name: str, value: object) -> str:
     return value
 
 
+# Each command type's fields, by name: commands hold only scalars, so a command's dict is its
+# fields' values (what `dataclasses.asdict` gives, without its deep copy, on the hot path).
+_COMMAND_FIELDS: dict[type, dict[str, dataclasses.Field[Any]]] = {
+    command_type: {f.name: f for f in dataclasses.fields(command_type)}
+    for command_type in COMMAND_TYPES.values()
+}
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
-    return dataclasses.asdict(command)
+    return {name: getattr(command, name) for name in _COMMAND_FIELDS[type(command)]}
+
+
+def _reader(name: str, field: "dataclasses.Field[Any]") -> Callable[[Any], Any]:
+    """What a field's value must be, as a function that returns it (an enum member for an
+    enum's value) or raises MalformedCommand."""
+    enum = _ENUM_FIELDS.get(name)
+    optional = field.default is None
+    if enum is not None:
+
+        def read_enum(value: Any) -> Any:
+            if value is None and optional:
+                return None
+            try:
+                return enum(value)
+            except ValueError as exc:
+                raise MalformedCommand(f"bad {name} {value!r}") from exc
+
+        return read_enum
+    if field.type in ("int", int, _OPTIONAL_INT):
+        nullable = field.type == _OPTIONAL_INT
+
+        def read_int(value: Any) -> Any:
+            if value is None and nullable:
+                return None
+            if type(value) is not int:
+                raise MalformedCommand(f"{name} must be an integer")
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise MalformedCommand(f"{name} is out of range")
+            return value
+
+        return read_int
+    if field.type in ("bool", bool):
+
+        def read_bool(value: Any) -> Any:
+            if type(value) is not bool:
+                raise MalformedCommand(f"{name} must be true or false")
+            return value
+
+        return read_bool
+    if field.type in ("str", str):
+        return lambda value: checked_text(name, value)
+    return lambda value: value
+
+
+# Per command type, per field: its name, whether it must be given, and its reader; built once,
+# since every stream entry goes through here.
+_COMMAND_READERS: dict[type, tuple[tuple[str, bool, Callable[[Any], Any]], ...]] = {
+    command_type: tuple(
+        (name, field.default is dataclasses.MISSING, _reader(name, field))
+        for name, field in fields.items()
+    )
+    for command_type, fields in _COMMAND_FIELDS.items()
+}
 
 
 def command_from_dict(fields: dict[str, Any]) -> Command:
@@ -71,36 +133,15 @@ def command_from_dict(fields: dict[str, Any]) -> Command:
     command_type = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
     if command_type is None:
         raise MalformedCommand(f"unknown command kind {kind!r}")
-    expected = {f.name: f for f in dataclasses.fields(command_type)}
-    unknown = set(fields) - set(expected)
+    unknown = fields.keys() - _COMMAND_FIELDS[command_type].keys()
     if unknown:
         raise MalformedCommand(f"unexpected fields {sorted(unknown)}")
     values: dict[str, Any] = {}
-    for name, field in expected.items():
-        if name not in fields:
-            if field.default is dataclasses.MISSING:
-                raise MalformedCommand(f"missing field {name!r}")
-            continue
-        value = fields[name]
-        if name in _ENUM_FIELDS and value is None and field.default is None:
-            pass
-        elif name in _ENUM_FIELDS:
-            try:
-                value = _ENUM_FIELDS[name](value)
-            except ValueError as exc:
-                raise MalformedCommand(f"bad {name} {value!r}") from exc
-        elif field.type == _OPTIONAL_INT and value is None:
-            pass
-        elif field.type in ("int", int, _OPTIONAL_INT):
-            if type(value) is not int:
-                raise MalformedCommand(f"{name} must be an integer")
-            if not INT64_MIN <= value <= INT64_MAX:
-                raise MalformedCommand(f"{name} is out of range")
-        elif field.type in ("bool", bool) and type(value) is not bool:
-            raise MalformedCommand(f"{name} must be true or false")
-        elif field.type in ("str", str):
-            value = checked_text(name, value)
-        values[name] = value
+    for name, required, read in _COMMAND_READERS[command_type]:
+        if name in fields:
+            values[name] = read(fields[name])
+        elif required:
+            raise MalformedCommand(f"missing field {name!r}")
     return command_type(**values)
 
 

@@ -4,7 +4,8 @@ The channel layer is asynchronous and keeps its Redis connections per event loop
 publisher owns one loop in a thread for the life of the process. The matcher hands it each
 batch's frames and goes on at once: publishing is off the matcher's critical path, after the
 journal commit. One consumer task takes batches in order, so every group sees its frames in the
-order the matcher produced them; each group gets one message per batch, not one per frame.
+order the matcher produced them; each group gets one message per batch (or per run of batches
+that queued while the publisher was busy), not one per frame.
 """
 
 import asyncio
@@ -40,10 +41,25 @@ class Publisher:
         self._loop.run_until_complete(self._drain())
 
     async def _drain(self) -> None:
-        while (frames := await self._queue.get()) is not None:
+        closing = False
+        while not closing:
+            frames = await self._queue.get()
+            if frames is None:
+                break
+            # Batches that queued while the last ones were being sent go out together: one
+            # message per group for all of them, in order, so a busy matcher costs the layer
+            # a round trip per group, not per group and batch.
+            pending = [frames]
+            while not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is None:
+                    closing = True
+                    break
+                pending.append(more)
             by_group: dict[str, list[dict[str, Any]]] = {}
-            for group, frame in frames:
-                by_group.setdefault(group, []).append(frame)
+            for batch_frames in pending:
+                for group, frame in batch_frames:
+                    by_group.setdefault(group, []).append(frame)
             results = await asyncio.gather(
                 *(
                     self._layer.group_send(group, {"type": FRAMES_MESSAGE_TYPE, "frames": batch})
