@@ -17,6 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.matching.engine import (
+    IMPLEMENTATION,
     CancelOrder,
     DefineInstrument,
     Engine,
@@ -285,6 +286,8 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, commands: int, seed: int, memory_orders: int, **options: Any
     ) -> None:
+        # Compiled by mypyc or plain Python: see apps/matching/engine/__init__.py.
+        self.stdout.write(f"engine: {IMPLEMENTATION}")
         shallow = WorkloadBuilder(seed)
         shallow_commands = shallow.build(commands)
         shallow_figures = _timed(shallow_commands, warm=len(shallow_commands) // 10)
@@ -317,6 +320,7 @@ class Command(BaseCommand):
         self.stdout.write(
             json.dumps(
                 {
+                    "engine": IMPLEMENTATION,
                     "commands_per_sec": shallow_figures["commands_per_sec"],
                     "p50_us": shallow_figures["p50_us"],
                     "p99_us": shallow_figures["p99_us"],

@@ -2,9 +2,13 @@ import signal
 import threading
 from typing import Any
 
+import structlog
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.matching.engine import IMPLEMENTATION
 from apps.matching.worker import Matcher
+
+log = structlog.get_logger(__name__)
 
 
 class Command(BaseCommand):
@@ -23,4 +27,6 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, drain)
         signal.signal(signal.SIGINT, drain)
+        # Compiled by mypyc or plain Python (apps/matching/engine/__init__.py chooses).
+        log.info("matcher_engine", shard=shard, engine=IMPLEMENTATION)
         Matcher(shard, batch_size=batch_size).run(stop)
