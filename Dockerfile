@@ -24,6 +24,8 @@ COPY requirements/ requirements/
 RUN pip install -r requirements/base.txt -c requirements/constraints.txt
 
 COPY . .
+# var/ is not copied and this image has no C compiler, so there is no mypyc build of the
+# engine here: apps/matching/engine/__init__.py finds none and runs the engine as plain Python.
 # Served by whitenoise straight from static/ (no collectstatic step; see project/settings.py).
 COPY --from=frontend /src/static/desk/ static/desk/
 
