@@ -1,6 +1,7 @@
 import random
 import signal
 import threading
+import time
 from typing import Any
 
 import structlog
@@ -13,6 +14,11 @@ from apps.trading.models import Order
 from apps.trading.services import OrderRequest, order_cancel, order_submit
 
 log = structlog.get_logger(__name__)
+
+QUANTITIES_IN_LOTS = (10, 25, 50, 100, 200)
+# The firm's duplicate-order check refuses an identical order (account, symbol, side, price,
+# quantity) within its window, one second by default: a well-behaved algorithm varies its size.
+REPEAT_WINDOW_S = 2.0
 
 
 class Command(BaseCommand):
@@ -47,6 +53,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         # A mid price per symbol that wanders in whole ticks around the reference price.
         mid_ticks = {i.symbol: i.price_to_ticks(i.reference_price) or 100 for i in instruments}
+        self._recent: dict[tuple[str, str, int, int], float] = {}
         sent = 0
         while not stop.is_set() and (options["count"] == 0 or sent < options["count"]):
             instrument = rng.choice(instruments)
@@ -83,14 +90,16 @@ class Command(BaseCommand):
             price_ticks = (
                 mid_ticks[symbol] - offset if side == "buy" else mid_ticks[symbol] + offset
             )
+            price_ticks = max(1, price_ticks)
+            lots = self._fresh_size(symbol, side, price_ticks, rng.choice(QUANTITIES_IN_LOTS))
             order_submit(
                 taker if crosses else user,
                 OrderRequest(
                     symbol=symbol,
                     side=side,
                     order_type="limit",
-                    price=instrument.ticks_to_price(max(1, price_ticks)),
-                    quantity=instrument.lot_size * rng.choice((10, 25, 50, 100, 200)),
+                    price=instrument.ticks_to_price(price_ticks),
+                    quantity=instrument.lot_size * lots,
                     # Left resting, the taker's rest would cross the quotes later: it never rests.
                     time_in_force="IOC" if crosses else "GTC",
                     client_order_id=f"sim-{n}-{rng.getrandbits(32):08x}",
@@ -100,3 +109,19 @@ class Command(BaseCommand):
             log.warning(
                 "simulated_order_rejected", symbol=symbol, code=exc.code, reason=exc.message
             )
+
+    def _fresh_size(self, symbol: str, side: str, price_ticks: int, lots: int) -> int:
+        """`lots`, or the next size that this price and side have not been sent with lately."""
+        now = time.monotonic()
+        self._recent = {k: t for k, t in self._recent.items() if now - t < REPEAT_WINDOW_S}
+        start = QUANTITIES_IN_LOTS.index(lots)
+        for step in range(len(QUANTITIES_IN_LOTS) + 1):
+            if step < len(QUANTITIES_IN_LOTS):
+                candidate = QUANTITIES_IN_LOTS[(start + step) % len(QUANTITIES_IN_LOTS)]
+            else:
+                # Every listed size was used lately: one lot more than the largest.
+                candidate = QUANTITIES_IN_LOTS[-1] + 1 + len(self._recent)
+            if (symbol, side, price_ticks, candidate) not in self._recent:
+                break
+        self._recent[(symbol, side, price_ticks, candidate)] = now
+        return candidate
