@@ -1,6 +1,7 @@
 // CWTS Desk risk console entry: asks the desk socket for the risk feed, draws its snapshot,
-// then applies every risk frame the matchers publish. Limits and kill switches are changed
-// over the risk API; the page shows the outcome when the matcher publishes it.
+// then applies every risk frame the matchers publish. Limits, the firm policy, instrument
+// limits, the restricted list and kill switches are changed over the risk API; the page shows
+// the outcome when the matcher publishes it.
 
 import './risk.css';
 import { AccountsTable } from './risk/accounts';
@@ -8,6 +9,8 @@ import { riskApi } from './risk/api';
 import { ConfirmDialog } from './risk/confirm';
 import { byId, setAttr, setText } from './risk/dom';
 import { AlertsFeed, RejectionsTable } from './risk/feed';
+import { FirmPolicyPanel, InstrumentsPanel } from './risk/policy';
+import { RestrictedPanel } from './risk/restricted';
 import { FirmSwitch, TradersTable } from './risk/traders';
 import type { KillSwitchChange, KillSwitchState, RiskServerFrame, RiskSnapshotFrame, TraderInfo } from './risk/types';
 import { DeskConnection, type ConnState } from './shared/socket';
@@ -20,13 +23,19 @@ class RiskConsole {
   private readonly status = byId('risk-status');
   private readonly banner = byId('risk-banner');
   private readonly confirm = new ConfirmDialog();
+  /** The page says whether the user may change limits (as the halts page does for halts). */
+  private readonly canChange = byId('risk').dataset['canChange'] === 'true';
   private readonly socket: DeskConnection<RiskServerFrame>;
   private readonly accounts: AccountsTable;
   private readonly traders: TradersTable;
   private readonly firm: FirmSwitch;
   private readonly alerts: AlertsFeed;
   private readonly rejections: RejectionsTable;
+  private readonly firmPolicy: FirmPolicyPanel;
+  private readonly instruments: InstrumentsPanel;
+  private readonly restricted: RestrictedPanel;
   private subscriptions = 0;
+  private snapshots = 0;
   /** Every symbol an account holds or works, for the position limit editor. */
   private symbols: string[] = [];
 
@@ -40,6 +49,7 @@ class RiskConsole {
       savePositionLimit: (change) => riskApi.setPositionLimit(change),
       symbols: () => this.symbols,
       status: (text) => setText(this.status, text),
+      canChange: this.canChange,
     });
     this.traders = new TradersTable({
       username,
@@ -50,6 +60,10 @@ class RiskConsole {
       username,
       killSwitch: (engage) => this.confirmKill({ scope: 'firm' }, engage, 'the whole firm'),
     });
+    const edits = { canChange: this.canChange, confirm: this.confirm, status: (text: string) => setText(this.status, text) };
+    this.firmPolicy = new FirmPolicyPanel(edits);
+    this.restricted = new RestrictedPanel(edits);
+    this.instruments = new InstrumentsPanel(edits, (symbols) => this.restricted.setSymbols(symbols));
     this.alerts = new AlertsFeed(username);
     this.rejections = new RejectionsTable(username);
     this.socket = new DeskConnection<RiskServerFrame>(
@@ -65,6 +79,14 @@ class RiskConsole {
 
   start(): void {
     this.socket.connect();
+    this.reloadLimits();
+  }
+
+  /** The firm policy, instrument limits and restricted list, as saved now. */
+  private reloadLimits(): void {
+    void this.firmPolicy.reload();
+    void this.instruments.reload();
+    void this.restricted.reload();
   }
 
   private username(id: number | null): string {
@@ -115,6 +137,10 @@ class RiskConsole {
     this.banner.hidden = true;
     this.accounts.replaceAll(f.accounts);
     this.symbols = [...new Set(f.accounts.flatMap((a) => a.positions.map((p) => p.symbol)))];
+    this.restricted.setAccounts(f.accounts.map((a) => a.account));
+    // After a reconnect, changes made while the feed was away: read them again.
+    this.snapshots += 1;
+    if (this.snapshots > 1) this.reloadLimits();
     this.traders.replaceAll(f.traders, f.kill_switches.traders);
     this.firm.set(f.kill_switches.firm);
     this.alerts.clear();
@@ -134,9 +160,17 @@ class RiskConsole {
         this.accounts.update(f.account);
         break;
       case 'risk.alert':
+        this.alerts.add(f);
+        break;
       case 'risk.limit':
+        this.alerts.add(f);
+        // A firm-wide or an instrument's limit changed (here or anywhere): show what is in force.
+        if (!f.change.account && !f.change.symbol) void this.firmPolicy.reload();
+        else if (!f.change.account) void this.instruments.reload();
+        break;
       case 'risk.list':
         this.alerts.add(f);
+        if (f.change.list === 'restricted') void this.restricted.reload();
         break;
       case 'risk.rejection':
         this.rejections.add(f.rejection);

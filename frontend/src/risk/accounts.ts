@@ -13,6 +13,8 @@ export interface AccountsDeps {
   loadLimits(account: string): Promise<AccountLimits>;
   saveLimits(account: string, changes: Record<string, unknown>): Promise<unknown>;
   savePositionLimit(change: PositionLimitChange): Promise<unknown>;
+  /** Whether the user may change limits (the page says); if not, no limits editor. */
+  canChange: boolean;
   /** Instruments one might set position limits for. */
   symbols(): readonly string[];
   status(text: string): void;
@@ -46,8 +48,18 @@ function signed(n: number): string {
 }
 
 /** The value of a limit as the editor shows it: the API's text, or empty for no limit. */
-function inputText(value: unknown): string {
+export function inputText(value: unknown): string {
   return value === null || value === undefined ? '' : String(value);
+}
+
+/** What a limit's editor sends for the text typed in it: null for an empty field (no limit),
+ * decimals as text, whole numbers as numbers. The server is the judge of the value, so
+ * anything else goes as typed and comes back refused with its sentence. */
+export function typedLimit(text: string, decimal: boolean): unknown {
+  const cleaned = text.trim().replace(/,/g, '');
+  if (cleaned === '') return null;
+  if (decimal) return cleaned;
+  return Number.isInteger(Number(cleaned)) ? Number(cleaned) : cleaned;
 }
 
 export function killSwitchText(ks: KillSwitchState, username: (id: number | null) => string): string {
@@ -242,7 +254,7 @@ class LimitsEditor {
       const text = input.value.trim().replace(/,/g, '');
       if (text === inputText(this.loaded[f.name])) continue;
       // The server is the judge of the value; an empty field removes the limit.
-      changes[f.name] = text === '' ? null : f.money ? text : Number.isInteger(Number(text)) ? Number(text) : text;
+      changes[f.name] = typedLimit(text, f.money);
     }
     return changes;
   }
@@ -312,6 +324,7 @@ class AccountRow {
       else void this.editor.open();
       setAttr(this.limitsButton, 'aria-expanded', String(this.editor.isOpen));
     });
+    this.limitsButton.hidden = !deps.canChange;
     action.append(this.killButton, this.limitsButton);
     this.row.append(code, credit, loss, this.positions, this.killCell, action);
     this.editor = new LimitsEditor(account.account, deps, () => setAttr(this.limitsButton, 'aria-expanded', 'false'));

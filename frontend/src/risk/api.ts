@@ -2,7 +2,17 @@
 // CSRF token, and a refusal arrives as the API's {code, message} body.
 
 import { ApiRefusal, fetchJson } from '../shared/http';
-import type { AccountLimits, KillScope, PositionLimitChange } from './types';
+import type {
+  AccountLimits,
+  FirmChange,
+  FirmPolicy,
+  InstrumentChange,
+  InstrumentLimits,
+  KillScope,
+  PositionLimitChange,
+  RestrictedChange,
+  RestrictedEntry,
+} from './types';
 
 const BASE = '/api/v1/risk/';
 
@@ -27,7 +37,24 @@ export const riskApi = {
     request<AccountLimits>('PATCH', `accounts/${encodeURIComponent(code)}/`, changes),
   setPositionLimit: (change: PositionLimitChange) => request<unknown>('PUT', 'positions/', change),
   killSwitch: (body: KillSwitchRequest) => request<unknown>('POST', 'kill-switches/', body),
+  firmPolicy: () => request<FirmPolicy>('GET', 'firm/'),
+  updateFirmPolicy: (changes: Record<string, unknown>) => request<FirmChange>('PATCH', 'firm/', changes),
+  instrumentLimits: () => request<InstrumentLimits[]>('GET', 'instruments/'),
+  updateInstrumentLimits: (symbol: string, changes: Record<string, unknown>) =>
+    request<InstrumentChange>('PATCH', `instruments/${encodeURIComponent(symbol)}/`, changes),
+  restricted: () => request<RestrictedEntry[]>('GET', 'restricted/'),
+  restrict: (body: RestrictRequest) => request<RestrictedChange>('POST', 'restricted/', body),
+  /** The reason travels in the body (the API also takes it in the query string). */
+  liftRestriction: (id: number, reason: string) =>
+    request<RestrictedChange>('DELETE', `restricted/${id}/`, { reason }),
 };
+
+export interface RestrictRequest {
+  symbol: string;
+  /** Null: the whole firm. */
+  account: string | null;
+  reason: string;
+}
 
 /** The sentence to show for a failed call, with the fields the server named. */
 export function errorText(err: unknown): string {

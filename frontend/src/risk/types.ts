@@ -182,3 +182,60 @@ export interface PositionLimitChange {
   max_short: number | string | null;
   reason: string;
 }
+
+/** The firm-wide controls, from GET /api/v1/risk/firm/: money and percent as decimal
+ * strings, windows in milliseconds, counts per trader per window; null: the control is off. */
+export interface FirmPolicy {
+  collar_percent: string | null;
+  collar_minimum: string | null;
+  duplicate_window_ms: number | null;
+  throttle_window_ms: number | null;
+  throttle_messages: number | null;
+  throttle_cancels: number | null;
+  authorised_users_only: boolean;
+  [field: string]: unknown;
+}
+
+/** An instrument's per-order limits for every account, from GET /api/v1/risk/instruments/. */
+export interface InstrumentLimits {
+  symbol: string;
+  max_order_lots: number | null;
+  max_order_notional: string | null;
+  [field: string]: unknown;
+}
+
+/** A restricted instrument, for the whole firm (account null) or for one account. */
+export interface RestrictedEntry {
+  id: number;
+  symbol: string;
+  account: string | null;
+  reason: string;
+  created_by: string | null;
+  created_at: string;
+}
+
+/** The matcher's outcome event for a change: journaled at `seq`. */
+export interface ChangeEvent {
+  seq?: number;
+  kind?: string;
+  [field: string]: unknown;
+}
+
+/** What a change did: the limits it changed and the matcher's outcome events (null: not yet
+ * sent, the change is saved and goes out when its transaction commits). */
+export interface ChangeOutcome {
+  changed: string[];
+  events: ChangeEvent[] | null;
+}
+
+export interface FirmChange extends ChangeOutcome {
+  firm: FirmPolicy;
+}
+
+export interface InstrumentChange extends ChangeOutcome {
+  instrument: InstrumentLimits;
+}
+
+export interface RestrictedChange extends ChangeOutcome {
+  restricted: RestrictedEntry | null;
+}
