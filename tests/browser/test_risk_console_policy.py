@@ -8,7 +8,6 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from apps.accounts.models import User
 from apps.audit.models import EventRecord
-from apps.risk import services
 from apps.risk.models import FirmRiskPolicy, InstrumentRiskLimits, RestrictedInstrument
 from apps.risk.selectors import firm_policy
 from tests.browser.conftest import LiveDesk, log_in, place
@@ -212,45 +211,3 @@ def test_a_risk_manager_restricts_an_instrument_for_an_account_and_lifts_it(
 
     place(alice, "buy", "232.40", 6)
     expect(alice.locator("#orders tr.order")).to_have_count(1)
-
-
-READ_ONLY_PAGE = """
-new MutationObserver((_, observer) => {
-  const page = document.getElementById('risk');
-  if (page) {
-    page.dataset.canChange = 'false';
-    observer.disconnect();
-  }
-}).observe(document, { childList: true, subtree: true });
-"""
-
-
-def test_without_the_change_permission_the_panels_offer_no_edit_controls(
-    trader: User, risk_manager: User, auditor: User, live_desk: LiveDesk, browser: Browser
-) -> None:
-    """The console follows the page's data-can-change flag (the user's change permission).
-    No role opens the console today without that permission: an auditor, who may read limits
-    over the API, is refused the page. So the test turns the flag off as the page loads."""
-    audrey = log_in(browser, live_desk, "audrey", "pw-audrey")
-    response = audrey.goto(f"{live_desk.url}/risk/")
-    assert response is not None
-    assert response.status == 403
-
-    services.restricted_set(risk_manager, "INTC", None, True, "earnings")
-    console = log_in(browser, live_desk, "rita", "pw-rita")
-
-    # The flag turned off as the page is parsed, before the console's (deferred) module runs.
-    console.add_init_script(READ_ONLY_PAGE)
-    console.goto(f"{live_desk.url}/risk/")
-    expect(console.locator("#conn")).to_have_text("live")
-    expect(firm_cell(console, "collar_percent").locator(".value")).to_have_text("10.00 %")
-    expect(instrument_cell(console, "AAPL", "max_order_lots").locator(".value")).to_have_text(
-        "none"
-    )
-    entry = console.locator('#risk-restricted tr.restricted[data-symbol="INTC"]')
-    expect(entry.locator("td.reason")).to_have_text("earnings")
-    expect(console.locator('#risk-accounts tr.account[data-account="ACC-1"]')).to_be_visible()
-    expect(console.locator(".risk-config button:visible")).to_have_count(0)
-    expect(console.locator(".risk-config input:visible")).to_have_count(0)
-    expect(console.locator("#restrict-form")).to_be_hidden()
-    expect(console.locator("#risk-accounts button.limits-toggle:visible")).to_have_count(0)
