@@ -73,7 +73,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 
 types: $(VENV)/.installed
-	SECRET_KEY=typecheck-only $(BIN)/mypy apps project
+	SECRET_KEY=typecheck-only $(BIN)/mypy apps project scripts
 
 # Two passes, so that every test runs on both builds of the engine: PostgreSQL with the compiled
 # engine (a build that fails fails the target), SQLite with the plain Python sources.
