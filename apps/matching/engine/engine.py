@@ -1084,10 +1084,17 @@ class Engine:
         """After a command: alerts for the accounts whose figures it changed, and the daily
         loss stages, latching an account's kill switch when it reaches its kill level."""
         risk = self.risk
-        # Only accounts with limits can raise alerts (most commands touch none of them).
-        evaluated = sorted(risk.changed & risk.account_limits.keys())
-        risk.touched.update(risk.changed)
-        risk.changed.clear()
+        changed = risk.changed
+        risk.touched.update(changed)
+        # Only accounts with alert limits can raise alerts (most commands touch none of
+        # them); nearly every command changes one account, which needs no sorting.
+        levels = risk.alert_levels
+        if len(changed) == 1:
+            account = changed.pop()
+            evaluated = [account] if account in levels else []
+        else:
+            evaluated = sorted([account for account in changed if account in levels])
+            changed.clear()
         for account in evaluated:
             for alert in risk.evaluate(account):
                 self._emit(
@@ -1108,9 +1115,10 @@ class Engine:
                     for _, order in sorted(self.orders.items()):
                         if order.account == account:
                             self._take_out(order, Reason.KILL_SWITCH)
-        # The kill's cancels changed figures again; they are published, not re-evaluated.
-        risk.touched.update(risk.changed)
-        risk.changed.clear()
+        if changed:
+            # The kill's cancels changed figures again; they are published, not re-evaluated.
+            risk.touched.update(changed)
+            changed.clear()
 
     def _work(self, order: WorkingOrder, lots: int) -> None:
         """`lots` more (or, negative, fewer) of `order` are working, valued at its limit or,

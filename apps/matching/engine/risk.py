@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 from apps.matching.engine.types import KillScope, Reason, RiskLimit, RiskList, Side
 
 BUY = Side.BUY
+BUY_VALUE = Side.BUY.value
+SELL_VALUE = Side.SELL.value
 Refusal = tuple[Reason, str]
 
 FIRM_LIMITS = frozenset(
@@ -42,10 +44,30 @@ ACCOUNT_LIMITS = ORDER_LIMITS | {
 POSITION_LIMITS = frozenset({RiskLimit.MAX_LONG_LOTS, RiskLimit.MAX_SHORT_LOTS})
 FLAG_LIMITS = frozenset({RiskLimit.AUTHORISED_USERS_ONLY, RiskLimit.PERMITTED_INSTRUMENTS_ONLY})
 CREDIT_ALERT_PERCENTS = (50, 75, 90)
+# The alert that comes after the highest one raised (none after the last).
+NEXT_CREDIT_PERCENT = dict(
+    zip((0, *CREDIT_ALERT_PERCENTS[:-1]), CREDIT_ALERT_PERCENTS, strict=True)
+)
 
 # Daily loss stages, in the order they bite.
 LOSS_OK, LOSS_WARNING, LOSS_REDUCE_ONLY, LOSS_KILLED = 0, 1, 2, 3
 LOSS_STAGE_NAMES = ("ok", "warning", "reduce_only", "killed")
+# Each stage past "ok": the limit that starts it, the alert it raises and how its sentence ends.
+LOSS_STAGES = (
+    (LOSS_WARNING, RiskLimit.LOSS_WARNING_MICROS, "loss_warning", "warning level"),
+    (
+        LOSS_REDUCE_ONLY,
+        RiskLimit.LOSS_REDUCE_ONLY_MICROS,
+        "loss_reduce_only",
+        "reduce-only level: only orders that reduce a position are accepted",
+    ),
+    (
+        LOSS_KILLED,
+        RiskLimit.LOSS_KILL_MICROS,
+        "loss_kill",
+        "kill level: the account's kill switch is latched",
+    ),
+)
 
 
 def money(micros: int) -> str:
@@ -94,6 +116,31 @@ class AccountRisk:
     loss_stage: int = LOSS_OK
 
 
+@dataclass(slots=True, frozen=True)
+class AlertLevels:
+    """What an account's alerts are measured against, read from its limits when they change
+    (not part of the state: derived from the limits)."""
+
+    # 0: no credit limit (and no credit alerts).
+    credit_micros: int
+    # By the account's current loss stage (ok, warning, reduce-only): the least loss at which
+    # a later stage begins, or None when no later stage has a limit.
+    next_loss_micros: tuple[int | None, int | None, int | None]
+
+    @classmethod
+    def of(cls, limits: dict[RiskLimit, int]) -> "AlertLevels":
+        stage_levels = [(stage, limits.get(limit)) for stage, limit, _, _ in LOSS_STAGES]
+
+        def next_loss(current: int) -> int | None:
+            later = [lv for stage, lv in stage_levels if stage > current and lv is not None]
+            return min(later) if later else None
+
+        return cls(
+            limits.get(RiskLimit.CREDIT_LIMIT_MICROS) or 0,
+            (next_loss(LOSS_OK), next_loss(LOSS_WARNING), next_loss(LOSS_REDUCE_ONLY)),
+        )
+
+
 class RiskAlertRaised(NamedTuple):
     account: str
     alert: str
@@ -110,6 +157,8 @@ class RiskStage:
         self.instruments = instruments
         self.firm: dict[RiskLimit, int] = {}
         self.account_limits: dict[str, dict[RiskLimit, int]] = {}
+        # Derived from `account_limits`, for every account whose table is not empty.
+        self.alert_levels: dict[str, AlertLevels] = {}
         self.instrument_limits: dict[str, dict[RiskLimit, int]] = {}
         self.position_limits: dict[tuple[str, str], dict[RiskLimit, int]] = {}
         self.restricted: dict[str, set[str]] = {}  # account ("" = firm) → symbols
@@ -185,9 +234,18 @@ class RiskStage:
             table[limit] = value
         if table is self.firm:
             self._firm_changed()
+        elif account and table is self.account_limits.get(account):
+            self._account_limits_changed(account)
         if account:
             self.changed.add(account)
         return old
+
+    def _account_limits_changed(self, account: str) -> None:
+        limits = self.account_limits.get(account)
+        if limits:
+            self.alert_levels[account] = AlertLevels.of(limits)
+        else:
+            self.alert_levels.pop(account, None)
 
     def list_refusal(self, risk_list: RiskList, account: str, symbol: str, trader: int) -> str:
         if risk_list is RiskList.AUTHORISED:
@@ -324,10 +382,17 @@ class RiskStage:
     def pnl_micros(self, risk: AccountRisk) -> int:
         """The day's realised plus marked-to-market P&L of an account."""
         total = 0
+        instruments = self.instruments
         for symbol, h in risk.holdings.items():
-            mark = self.mark_ticks(symbol, h)
+            # As `mark_ticks`, inline: this runs after nearly every command.
+            instrument = instruments[symbol]
+            mark = (
+                instrument.book.last_trade_ticks
+                or instrument.reference_price_ticks
+                or h.open_mark_ticks
+            )
             ticks = h.cash_ticks + h.position_lots * mark - h.open_position_lots * h.open_mark_ticks
-            total += ticks * self.instruments[symbol].lot_tick_micros
+            total += ticks * instrument.lot_tick_micros
         return total
 
     def reset_day(self) -> int:
@@ -347,14 +412,27 @@ class RiskStage:
 
     def evaluate(self, code: str) -> list[RiskAlertRaised]:
         """Credit utilisation alerts and daily loss stages of one account, after a change."""
-        limits = self.account_limits.get(code)
-        if not limits:
+        levels = self.alert_levels.get(code)
+        if levels is None:
             return []
-        risk = self.account(code)
+        # An account with limits has its figures from its first evaluation on.
+        risk = self.accounts.get(code) or self.account(code)
+        # Called after nearly every command: see first, cheaply, whether any alert is due.
+        credit = levels.credit_micros
+        used = risk.working_notional_micros + risk.filled_notional_micros
+        percent = NEXT_CREDIT_PERCENT.get(risk.credit_alerted) if credit else None
+        credit_due = percent is not None and used * 100 >= credit * percent
+        loss = 0
+        loss_due = False
+        if risk.loss_stage < LOSS_KILLED:
+            next_level = levels.next_loss_micros[risk.loss_stage]
+            if next_level is not None:
+                loss = -self.pnl_micros(risk)
+                loss_due = loss >= next_level
+        if not credit_due and not loss_due:
+            return []
         alerts: list[RiskAlertRaised] = []
-        credit = limits.get(RiskLimit.CREDIT_LIMIT_MICROS)
-        if credit:
-            used = risk.working_notional_micros + risk.filled_notional_micros
+        if credit_due:
             for percent in CREDIT_ALERT_PERCENTS:
                 if percent > risk.credit_alerted and used * 100 >= credit * percent:
                     risk.credit_alerted = percent
@@ -368,27 +446,9 @@ class RiskStage:
                             f"({money(used)} of {money(credit)}).",
                         )
                     )
-        if risk.loss_stage < LOSS_KILLED and (
-            RiskLimit.LOSS_WARNING_MICROS in limits
-            or RiskLimit.LOSS_REDUCE_ONLY_MICROS in limits
-            or RiskLimit.LOSS_KILL_MICROS in limits
-        ):
-            loss = -self.pnl_micros(risk)
-            for stage, limit, name, sentence in (
-                (LOSS_WARNING, RiskLimit.LOSS_WARNING_MICROS, "loss_warning", "warning level"),
-                (
-                    LOSS_REDUCE_ONLY,
-                    RiskLimit.LOSS_REDUCE_ONLY_MICROS,
-                    "loss_reduce_only",
-                    "reduce-only level: only orders that reduce a position are accepted",
-                ),
-                (
-                    LOSS_KILLED,
-                    RiskLimit.LOSS_KILL_MICROS,
-                    "loss_kill",
-                    "kill level: the account's kill switch is latched",
-                ),
-            ):
+        if loss_due:
+            limits = self.account_limits[code]
+            for stage, limit, name, sentence in LOSS_STAGES:
                 level = limits.get(limit)
                 if level is not None and stage > risk.loss_stage and loss >= level:
                     risk.loss_stage = stage
@@ -432,6 +492,9 @@ class RiskStage:
         limit = self.throttle_messages
         if limit is None or self._admit(self.messages, limit, user_id, ts):
             return None
+        return self._message_rate_refusal(limit)
+
+    def _message_rate_refusal(self, limit: int) -> Refusal:
         return (
             Reason.MESSAGE_RATE_EXCEEDED,
             f"Message rate above {limit} in {self.throttle_window_ns / 1e9:g} s; slow down.",
@@ -483,17 +546,28 @@ class RiskStage:
         """The per-order controls, in the order they bite. `price_ticks` is the price the order
         is valued at (its limit, its stop, or a market order's protection price);
         `limit_ticks` its limit (0 for market and stop orders)."""
-        if self.throttle_messages is not None:
-            refusal = self._admit_message(user_id, ts)
-            if refusal is not None:
-                return refusal
+        limit = self.throttle_messages
+        if limit is not None:
+            # `_admit_message`, inline: every order meets it.
+            times = self.messages.get(user_id)
+            if times is None:
+                times = self.messages[user_id] = deque()
+            horizon = ts - self.throttle_window_ns
+            while times and times[0] <= horizon:
+                times.popleft()
+            if len(times) >= limit:
+                return self._message_rate_refusal(limit)
+            times.append(ts)
         if self.authorised_only and user_id not in self.authorised.get(account, ()):
             return Reason.USER_NOT_AUTHORISED, f"You are not authorised to trade account {account}."
         if self.firm_kill or self.account_kills or self.trader_kills:
             refusal = self._kill_refusal(account, user_id, symbol, side, lots)
             if refusal is not None:
                 return refusal
-        if symbol in self.restricted.get("", ()) or symbol in self.restricted.get(account, ()):
+        restricted = self.restricted
+        if restricted and (
+            symbol in restricted.get("", ()) or symbol in restricted.get(account, ())
+        ):
             return Reason.RESTRICTED_INSTRUMENT, f"{symbol} is on the restricted list."
         limits = self.account_limits.get(account)
         if (
@@ -507,8 +581,13 @@ class RiskStage:
             )
         instrument = self.instruments[symbol]
         notional = price_ticks * lots * instrument.lot_tick_micros
-        if limits is not None or symbol in self.instrument_limits:
-            refusal = self._order_size_refusal(account, symbol, lots, notional, limits)
+        if limits:
+            refusal = self._order_size_refusal(limits, account, lots, notional)
+            if refusal is not None:
+                return refusal
+        instrument_limits = self.instrument_limits.get(symbol)
+        if instrument_limits:
+            refusal = self._order_size_refusal(instrument_limits, symbol, lots, notional)
             if refusal is not None:
                 return refusal
         if self.collar_bps is not None:
@@ -525,31 +604,25 @@ class RiskStage:
             return self._exposure_refusal(account, symbol, side, lots, notional, limits)
         return None
 
+    @staticmethod
     def _order_size_refusal(
-        self,
-        account: str,
-        symbol: str,
-        lots: int,
-        notional: int,
-        limits: dict[RiskLimit, int] | None,
+        table: dict[RiskLimit, int], owner: str, lots: int, notional: int
     ) -> Refusal | None:
-        """Maximum quantity and notional per order: the account's, then the instrument's."""
-        for table, owner in ((limits, account), (self.instrument_limits.get(symbol), symbol)):
-            if not table:
-                continue
-            max_lots = table.get(RiskLimit.MAX_ORDER_LOTS)
-            if max_lots is not None and lots > max_lots:
-                return (
-                    Reason.MAX_ORDER_QUANTITY,
-                    f"{lots} lots is more than the {max_lots} lots an order may have for {owner}.",
-                )
-            max_notional = table.get(RiskLimit.MAX_ORDER_NOTIONAL_MICROS)
-            if max_notional is not None and notional > max_notional:
-                return (
-                    Reason.MAX_ORDER_NOTIONAL,
-                    f"The order is worth {money(notional)}, more than the "
-                    f"{money(max_notional)} an order may be worth for {owner}.",
-                )
+        """Maximum quantity and notional per order of one table: an account's or an
+        instrument's (the account's is checked first)."""
+        max_lots = table.get(RiskLimit.MAX_ORDER_LOTS)
+        if max_lots is not None and lots > max_lots:
+            return (
+                Reason.MAX_ORDER_QUANTITY,
+                f"{lots} lots is more than the {max_lots} lots an order may have for {owner}.",
+            )
+        max_notional = table.get(RiskLimit.MAX_ORDER_NOTIONAL_MICROS)
+        if max_notional is not None and notional > max_notional:
+            return (
+                Reason.MAX_ORDER_NOTIONAL,
+                f"The order is worth {money(notional)}, more than the "
+                f"{money(max_notional)} an order may be worth for {owner}.",
+            )
         return None
 
     def _collar_refusal(
@@ -603,7 +676,9 @@ class RiskStage:
             old_ts, old_key = times.popleft()
             if recent.get(old_key) == old_ts:
                 del recent[old_key]
-        key = (account, symbol, side.value, "market" if is_market else "limit", limit_ticks, lots)
+        # The side's value without the enum's descriptor (this runs for every order).
+        side_value = BUY_VALUE if side is BUY else SELL_VALUE
+        key = (account, symbol, side_value, "market" if is_market else "limit", limit_ticks, lots)
         if key in recent:
             return (
                 Reason.DUPLICATE_ORDER,
@@ -691,8 +766,13 @@ class RiskStage:
         instrument = self.instruments[symbol]
         limits = self.account_limits.get(account)
         notional = new_price * new_lots * instrument.lot_tick_micros
-        if limits is not None or symbol in self.instrument_limits:
-            refusal = self._order_size_refusal(account, symbol, new_lots, notional, limits)
+        if limits:
+            refusal = self._order_size_refusal(limits, account, new_lots, notional)
+            if refusal is not None:
+                return refusal
+        instrument_limits = self.instrument_limits.get(symbol)
+        if instrument_limits:
+            refusal = self._order_size_refusal(instrument_limits, symbol, new_lots, notional)
             if refusal is not None:
                 return refusal
         if self.collar_bps is not None and new_price != old_price:
@@ -821,6 +901,9 @@ class RiskStage:
         self.firm = table(data["firm"])
         self._firm_changed()
         self.account_limits = {a: table(t) for a, t in data["account_limits"].items()}
+        self.alert_levels = {}
+        for account in self.account_limits:
+            self._account_limits_changed(account)
         self.instrument_limits = {s: table(t) for s, t in data["instrument_limits"].items()}
         self.position_limits = {(a, s): table(t) for a, s, t in data["position_limits"]}
         self.restricted = {a: set(s) for a, s in data["restricted"].items()}
