@@ -95,6 +95,7 @@ LIMIT = OrderType.LIMIT
 MARKET = OrderType.MARKET
 STOP = OrderType.STOP
 STOP_LIMIT = OrderType.STOP_LIMIT
+FOK = TimeInForce.FOK
 RESTING_TIFS = (TimeInForce.DAY, TimeInForce.GTC)
 SNAPSHOT_VERSION = 3
 # No timer runs: every command time is before it.
@@ -206,20 +207,23 @@ class Engine:
         """Apply one command; return its outcome event followed by its consequences."""
         events: list[Event] = []
         self._events = events
-        self._touched = {}
-        self._ts_ns = command.ts_ns
+        touched: dict[tuple[str, Side, int], None] = {}
+        self._touched = touched
+        kind = type(command)
+        ts_ns = command.ts_ns
+        self._ts_ns = ts_ns
         self._command_id = command.command_id
         self.seq += 1
         self.last_command_seq = self.seq
-        if command.ts_ns < self._deadline_ns or type(command) is ClockTick:
-            self._handlers[type(command)](command)  # type: ignore[operator]
+        if ts_ns < self._deadline_ns or kind is ClockTick:
+            self._handlers[kind](command)  # type: ignore[operator]
         else:
             self._apply_after_timers(command)
         if self.risk.changed:
             self._settle_risk()
-        if self._watching and (self._touched or type(command) is ClockTick):
-            self._after_command(type(command) is ClockTick)
-        if self._touched:
+        if self._watching and (touched or kind is ClockTick):
+            self._after_command(kind is ClockTick)
+        if touched:
             self._emit_book_deltas()
         return events
 
@@ -400,9 +404,9 @@ class Engine:
                 self._reject(cmd, *refusal)
                 return
         else:
-            if order_type is LIMIT:
+            if cmd.post_only and order_type is LIMIT:
                 best = contra.best_price()
-                if cmd.post_only and best is not None and contra.reaches(best, limit):
+                if best is not None and contra.reaches(best, limit):
                     self._reject(
                         cmd,
                         Reason.POST_ONLY_WOULD_TAKE,
@@ -410,7 +414,7 @@ class Engine:
                         f"at {best}.",
                     )
                     return
-            if cmd.time_in_force is TimeInForce.FOK and order_type in (LIMIT, MARKET):
+            if cmd.time_in_force is FOK and (order_type is LIMIT or order_type is MARKET):
                 reason = self._fok_refusal(
                     instrument, cmd.side, cmd.qty_lots, limit, stp_key, cmd.stp_mode
                 )
@@ -421,9 +425,10 @@ class Engine:
                 band_price = self._band_price(instrument, cmd.side, limit)
         self._orders_issued += 1
         order_id = self.order_id_base + self._orders_issued
-        self._emit(
+        self.seq += 1
+        self._events.append(
             OrderAccepted(
-                self._next_seq(),
+                self.seq,
                 cmd.ts_ns,
                 cmd.command_id,
                 order_id,
@@ -581,10 +586,14 @@ class Engine:
                 self._execute_in_band(instrument, order, limit, band)
                 return
         book = instrument.book
-        contra = book.asks if order.side is BUY else book.bids
+        side = order.side
+        if side is BUY:
+            own, contra = book.bids, book.asks
+        else:
+            own, contra = book.asks, book.bids
         prices = contra.prices
         # Most orders do not cross: look at the touch before entering the matching loop.
-        if prices and contra.reaches(prices[-1] if contra.is_bid else prices[0], limit):
+        if prices and (prices[-1] >= limit if contra.is_bid else prices[0] <= limit):
             try:
                 self._match(book, order, limit)
             except _Stopped:
@@ -593,15 +602,15 @@ class Engine:
         if leaves == 0:
             return
         if order.order_type is MARKET:
-            contra = instrument.book.asks if order.side is BUY else instrument.book.bids
             reason = Reason.MARKET_PROTECTION if contra.prices else Reason.NO_LIQUIDITY
             self._cancelled(order, leaves, reason)
         elif order.time_in_force in RESTING_TIFS:
             order.shown_lots = min(order.display_lots, leaves) if order.display_lots else leaves
-            instrument.book.side(order.side).add(order)
+            own.add(order)
             self.orders[order.order_id] = order
-            self._work(order, leaves)
-            self._touched[(order.symbol, order.side, order.price_ticks)] = None
+            # `_work`, inline: a resting order has a limit price.
+            self.risk.work(order.account, order.symbol, side, order.price_ticks, leaves)
+            self._touched[(order.symbol, side, order.price_ticks)] = None
         else:
             self._cancelled(order, leaves, Reason.IOC_REMAINDER)
 
@@ -632,6 +641,10 @@ class Engine:
         price = level.price_ticks
         symbol = book.symbol
         risk = self.risk
+        taker_buys = taker.side is BUY
+        events = self._events
+        ts_ns = self._ts_ns
+        command_id = self._command_id
         while taker.leaves_lots and orders:
             maker = next(iter(orders.values()))
             if maker.stp_key == taker.stp_key:
@@ -651,18 +664,18 @@ class Engine:
                     level.shown_lots += maker.shown_lots
                 else:
                     del self.orders[maker.order_id]
-            risk.unwork(maker.account, symbol, maker.side, price, lots)
-            if taker.side is BUY:
+            risk.work(maker.account, symbol, maker.side, price, -lots)
+            if taker_buys:
                 risk.trade(symbol, print_ticks, lots, taker.account, maker.account)
             else:
                 risk.trade(symbol, print_ticks, lots, maker.account, taker.account)
             self._trades_issued += 1
             self.seq += 1
-            self._events.append(
+            events.append(
                 Trade(
                     self.seq,
-                    self._ts_ns,
-                    self._command_id,
+                    ts_ns,
+                    command_id,
                     self._trades_issued,
                     symbol,
                     print_ticks,
@@ -795,32 +808,46 @@ class Engine:
         return order, None
 
     def _cancel_order(self, cmd: CancelOrder) -> None:
-        order, refusal = self._working_order(cmd.order_id, cmd.user_id)
-        if order is not None:
+        order = self.orders.get(cmd.order_id)
+        if order is not None and order.user_id == cmd.user_id:
             refusal = self.risk.admit_cancel(cmd.user_id, cmd.ts_ns)
-            if refusal is not None:
-                order = None
-        if order is None:
-            assert refusal is not None
-            self._emit(
-                CancelRejected(
-                    self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.order_id, *refusal
-                )
+            if refusal is None:
+                self._take_out(order, Reason.CANCELLED_BY_USER)
+                return
+        else:
+            refusal = self._working_order(cmd.order_id, cmd.user_id)[1]
+        assert refusal is not None
+        self._emit(
+            CancelRejected(
+                self._next_seq(), cmd.ts_ns, cmd.command_id, cmd.user_id, cmd.order_id, *refusal
             )
-            return
-        self._take_out(order, Reason.CANCELLED_BY_USER)
+        )
 
     def _take_out(self, order: WorkingOrder, reason: Reason) -> None:
         """Remove a working order (resting or waiting stop) and say so."""
         book = self.instruments[order.symbol].book
-        del self.orders[order.order_id]
+        order_id = order.order_id
+        del self.orders[order_id]
         self._work(order, -order.leaves_lots)
-        if order.order_id in book.stops:
-            del book.stops[order.order_id]
+        if book.stops and order_id in book.stops:
+            del book.stops[order_id]
         else:
-            book.side(order.side).remove(order)
+            (book.bids if order.side is BUY else book.asks).remove(order)
             self._touched[(order.symbol, order.side, order.price_ticks)] = None
-        self._cancelled(order, order.leaves_lots, reason)
+        self.seq += 1
+        self._events.append(
+            OrderCancelled(
+                self.seq,
+                self._ts_ns,
+                self._command_id,
+                order_id,
+                order.user_id,
+                order.account,
+                order.symbol,
+                order.leaves_lots,
+                reason,
+            )
+        )
 
     def _modify_order(self, cmd: ModifyOrder) -> None:
         order, refusal = self._working_order(cmd.order_id, cmd.user_id)
@@ -1089,6 +1116,9 @@ class Engine:
         # Only accounts with alert limits can raise alerts (most commands touch none of
         # them); nearly every command changes one account, which needs no sorting.
         levels = risk.alert_levels
+        if not levels:
+            changed.clear()
+            return
         if len(changed) == 1:
             account = changed.pop()
             evaluated = [account] if account in levels else []
@@ -1819,20 +1849,39 @@ class Engine:
 
     def _emit_book_deltas(self) -> None:
         """One delta per instrument whose levels this command changed, in touch order."""
-        by_symbol: dict[str, list[LevelChange]] = {}
-        symbol = ""
+        touched = self._touched
+        # Nearly every command touches one instrument: its levels, in touch order, make the
+        # one delta. Another instrument in the list sends it down the general path.
+        symbol = next(iter(touched))[0]
+        book = self.instruments[symbol].book
+        bid_levels, ask_levels = book.bids.levels, book.asks.levels
         changes: list[LevelChange] = []
-        bid_levels: dict[int, Level] = {}
-        ask_levels: dict[int, Level] = {}
-        for touched_symbol, side, price in self._touched:
+        for touched_symbol, side, price in touched:
             if touched_symbol != symbol:
-                # Nearly every command touches one instrument; switch books only when needed.
-                symbol = touched_symbol
-                changes = by_symbol.setdefault(symbol, [])
-                book = self.instruments[symbol].book
-                bid_levels, ask_levels = book.bids.levels, book.asks.levels
+                self._emit_deltas_by_symbol()
+                return
             level = (bid_levels if side is BUY else ask_levels).get(price)
             changes.append(
+                LevelChange(side, price, level.shown_lots, len(level.orders))
+                if level is not None
+                else LevelChange(side, price, 0, 0)
+            )
+        book.book_seq += 1
+        self.seq += 1
+        self._events.append(
+            BookDelta(
+                self.seq, self._ts_ns, self._command_id, symbol, book.book_seq, tuple(changes)
+            )
+        )
+
+    def _emit_deltas_by_symbol(self) -> None:
+        """`_emit_book_deltas` for a command that changed several instruments: one delta each,
+        in the order each was first touched."""
+        by_symbol: dict[str, list[LevelChange]] = {}
+        for symbol, side, price in self._touched:
+            book = self.instruments[symbol].book
+            level = (book.bids if side is BUY else book.asks).levels.get(price)
+            by_symbol.setdefault(symbol, []).append(
                 LevelChange(side, price, level.shown_lots, len(level.orders))
                 if level is not None
                 else LevelChange(side, price, 0, 0)

@@ -363,13 +363,21 @@ class RiskStage:
 
     def trade(self, symbol: str, price_ticks: int, lots: int, buyer: str, seller: str) -> None:
         notional = price_ticks * lots * self.instruments[symbol].lot_tick_micros
-        for code, signed in ((buyer, lots), (seller, -lots)):
-            risk = self.accounts.get(code) or self.account(code)
-            risk.filled_notional_micros += notional
-            holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
-            holding.position_lots += signed
-            holding.cash_ticks -= signed * price_ticks
-            self.changed.add(code)
+        accounts = self.accounts
+        # The buyer first, then the seller (the order in which new figures are created).
+        risk = accounts.get(buyer) or self.account(buyer)
+        risk.filled_notional_micros += notional
+        holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
+        holding.position_lots += lots
+        holding.cash_ticks -= lots * price_ticks
+        risk = accounts.get(seller) or self.account(seller)
+        risk.filled_notional_micros += notional
+        holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
+        holding.position_lots -= lots
+        holding.cash_ticks += lots * price_ticks
+        changed = self.changed
+        changed.add(buyer)
+        changed.add(seller)
 
     def mark_ticks(self, symbol: str, holding: Holding) -> int:
         instrument = self.instruments[symbol]
