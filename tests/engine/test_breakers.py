@@ -453,3 +453,17 @@ def test_volume_spike_detector_survives_a_snapshot() -> None:
 def test_the_lookback_must_be_whole_windows() -> None:
     with pytest.raises(ValueError, match="whole number"):
         VolumeSpikeDetector(window_ns=3, lookback_ns=10)
+
+
+def test_a_busy_start_is_averaged_over_the_history_there_is() -> None:
+    """A minute into trading, the average is a minute's, not five minutes' padded with the
+    silence before the first trade: a busy start is not by itself a spike."""
+    spikes = detector()
+    steady(spikes, 6 * WINDOW, 150)  # the first minute: 150 lots a window, six windows
+    now = 6 * WINDOW
+    spikes.add_trade(now, 700)  # 4.7x the minute's average (over 30 windows it would be 23x)
+    assert spikes.check(now) is None
+    spikes.add_trade(now + 1, 50)  # exactly 5x: not above it
+    assert spikes.check(now + 1) is None
+    spikes.add_trade(now + 2, 1)
+    assert spikes.check(now + 2) == VolumeSpike(now + 2, 751, 150, 5)

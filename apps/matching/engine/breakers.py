@@ -159,6 +159,17 @@ class ReferencePriceWindow:
             return fallback_ticks
         return (2 * self._sum_ticks + count) // (2 * count)  # mean, rounded half up
 
+    def _history_windows(self) -> int:
+        """How many windows the average is taken over: the lookback's, or fewer (at least one)
+        while the history since the first trade is shorter. The first trade lies in the
+        bucket ending at it, so the history spans (since - window, now - window]: `now - since`
+        long, in whole windows (a part window counts for nothing, so a partial history never
+        makes the average smaller than it is)."""
+        full = self.lookback_ns // self.window_ns
+        if self._since_ns is None:
+            return full
+        return max(1, min(full, (self._now_ns - self._since_ns) // self.window_ns))
+
     def _advance(self, now_ns: int) -> None:
         self._now_ns = max(self._now_ns, now_ns)
         oldest_kept = self._now_ns - self.window_ns  # exclusive: (now - window, now]
@@ -433,8 +444,11 @@ class VolumeSpikeDetector:
     before that window, split into window-sized buckets.
 
     The window is (now - window, now]; the lookback is the `lookback_ns // window_ns` windows
-    before it. A window must also hold at least `min_window_lots`, so that a quiet instrument's
-    first trade (against an average of nothing) is not a spike. `check` reports a spike once,
+    before it. The average is taken over the windows of history there are: until the first
+    trade is a lookback old, over the windows since it (at least one), not over a lookback
+    padded with the silence before trading began, which would make every busy start a spike.
+    A window must also hold at least `min_window_lots`, so that a quiet instrument's first
+    trade (against an average of nothing) is not a spike. `check` reports a spike once,
     when it begins; it re-arms when the window falls back to or below the threshold. The caller
     raises an alert and, where the instrument is configured for it, a pause.
     """
@@ -446,6 +460,7 @@ class VolumeSpikeDetector:
         "_now_ns",
         "_recent",
         "_recent_lots",
+        "_since_ns",
         "lookback_ns",
         "min_window_lots",
         "multiple",
@@ -472,17 +487,21 @@ class VolumeSpikeDetector:
         self._recent_lots = 0
         self._baseline_lots = 0
         self._active = False
+        # When the first trade was seen (sequenced time); None before it.
+        self._since_ns: int | None = None
 
     def add_trade(self, ts_ns: int, qty_lots: int) -> None:
         if qty_lots < 1:
             raise ValueError("a trade has a positive quantity")
         self._advance(ts_ns)
+        if self._since_ns is None:
+            self._since_ns = self._now_ns
         self._recent.append((self._now_ns, qty_lots))
         self._recent_lots += qty_lots
 
     def check(self, now_ns: int) -> VolumeSpike | None:
         self._advance(now_ns)
-        buckets = self.lookback_ns // self.window_ns
+        buckets = self._history_windows()
         hot = (
             self._recent_lots >= self.min_window_lots
             and self._recent_lots * buckets > self.multiple * self._baseline_lots
@@ -495,6 +514,17 @@ class VolumeSpikeDetector:
         self._active = True
         average = self._baseline_lots // buckets
         return VolumeSpike(self._now_ns, self._recent_lots, average, self.multiple)
+
+    def _history_windows(self) -> int:
+        """How many windows the average is taken over: the lookback's, or fewer (at least one)
+        while the history since the first trade is shorter. The first trade lies in the
+        bucket ending at it, so the history spans (since - window, now - window]: `now - since`
+        long, in whole windows (a part window counts for nothing, so a partial history never
+        makes the average smaller than it is)."""
+        full = self.lookback_ns // self.window_ns
+        if self._since_ns is None:
+            return full
+        return max(1, min(full, (self._now_ns - self._since_ns) // self.window_ns))
 
     def _advance(self, now_ns: int) -> None:
         self._now_ns = max(self._now_ns, now_ns)
@@ -516,6 +546,7 @@ class VolumeSpikeDetector:
             "min_window_lots": self.min_window_lots,
             "now_ns": self._now_ns,
             "active": self._active,
+            "since_ns": self._since_ns,
             "recent": [[ts, lots] for ts, lots in self._recent],
             "baseline": [[ts, lots] for ts, lots in self._baseline],
         }
@@ -530,6 +561,8 @@ class VolumeSpikeDetector:
         )
         detector._now_ns = snapshot["now_ns"]
         detector._active = snapshot["active"]
+        # A snapshot from before the history was counted: the lookback is taken as full.
+        detector._since_ns = snapshot.get("since_ns", 0)
         detector._recent = deque((ts, lots) for ts, lots in snapshot["recent"])
         detector._baseline = deque((ts, lots) for ts, lots in snapshot["baseline"])
         detector._recent_lots = sum(lots for _ts, lots in detector._recent)
