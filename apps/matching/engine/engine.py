@@ -20,7 +20,7 @@ from apps.matching.engine.auction import (
     uncross,
     widened_collar_bps,
 )
-from apps.matching.engine.book import BookSide, Level, OrderBook, WorkingOrder
+from apps.matching.engine.book import BookSide, Level, OrderBook, OrderTerms, WorkingOrder
 from apps.matching.engine.breakers import Band, Session
 from apps.matching.engine.commands import (
     CancelOrder,
@@ -175,6 +175,8 @@ class Engine:
         self._halts = self.breakers.halts
         self._deadline_ns = NO_DEADLINE
         self._watching = False
+        # The terms of the last order accepted, shared with the next one when they match.
+        self._last_terms: OrderTerms | None = None
         # Trade ids of this command's reopening auctions: already in the reference window,
         # and left out of the volume-spike detector.
         self._auction_trade_ids: set[int] = set()
@@ -457,16 +459,11 @@ class Engine:
             cmd.symbol,
             cmd.client_order_id,
             cmd.side,
-            order_type,
-            cmd.time_in_force,
             cmd.price_ticks,
             cmd.qty_lots,
             min(display, cmd.qty_lots) if display else cmd.qty_lots,
-            display,
-            cmd.stop_price_ticks,
-            cmd.post_only,
-            cmd.stp_mode,
             stp_key,
+            self._terms(cmd),
         )
         if halt is not None:
             # No matching while halted: the order waits for the reopening auction, even
@@ -484,6 +481,29 @@ class Engine:
             self._execute(instrument, order, limit)
             if book.stops and self._trades_issued != trades_before:
                 self._trigger_stops(instrument)
+
+    def _terms(self, cmd: NewOrder) -> OrderTerms:
+        """The order's terms: those of the order before when they are the same (they nearly
+        always are), so that resting orders share them."""
+        terms = self._last_terms
+        if not (
+            terms is not None
+            and terms.order_type is cmd.order_type
+            and terms.time_in_force is cmd.time_in_force
+            and terms.display_lots == cmd.display_qty_lots
+            and terms.stop_price_ticks == cmd.stop_price_ticks
+            and terms.post_only is cmd.post_only
+            and terms.stp_mode is cmd.stp_mode
+        ):
+            terms = self._last_terms = OrderTerms(
+                cmd.order_type,
+                cmd.time_in_force,
+                cmd.display_qty_lots,
+                cmd.stop_price_ticks,
+                cmd.post_only,
+                cmd.stp_mode,
+            )
+        return terms
 
     def _validate(self, cmd: NewOrder, instrument: Instrument | None) -> tuple[Reason, str] | None:
         if instrument is None:
@@ -601,11 +621,13 @@ class Engine:
         leaves = order.leaves_lots
         if leaves == 0:
             return
-        if order.order_type is MARKET:
+        terms = order.terms
+        if terms.order_type is MARKET:
             reason = Reason.MARKET_PROTECTION if contra.prices else Reason.NO_LIQUIDITY
             self._cancelled(order, leaves, reason)
-        elif order.time_in_force in RESTING_TIFS:
-            order.shown_lots = min(order.display_lots, leaves) if order.display_lots else leaves
+        elif terms.time_in_force in RESTING_TIFS:
+            display = terms.display_lots
+            order.shown_lots = min(display, leaves) if display else leaves
             own.add(order)
             self.orders[order.order_id] = order
             # `_work`, inline: a resting order has a limit price.
@@ -774,14 +796,14 @@ class Engine:
         book = instrument.book
         contra = book.asks if order.side is BUY else book.bids
         if order.order_type is STOP:
-            order.order_type = MARKET
+            order.terms = order.terms.as_type(MARKET)
             touch = contra.best_price()
             if touch is None:
                 self._cancelled(order, order.leaves_lots, Reason.NO_LIQUIDITY)
                 return
             limit = self._protection_price(instrument, order.side, touch)
         else:
-            order.order_type = LIMIT
+            order.terms = order.terms.as_type(LIMIT)
             limit = order.price_ticks
         if order.time_in_force is TimeInForce.FOK:
             reason = self._fok_refusal(
@@ -1978,13 +2000,20 @@ class Engine:
         engine.client_order_ids = {
             account: set(ids) for account, ids in snapshot["client_order_ids"].items()
         }
+        # Orders with the same terms share one record of them, as when they were accepted.
+        shared_terms: dict[tuple[str, str, int, int, bool, str], OrderTerms] = {}
         for row in snapshot["orders"]:
             (oid, uid, account, symbol, coid, side, otype, tif, price, leaves, shown, display,
              stop, post_only, stp_mode, stp_key) = row  # fmt: skip
+            key = (otype, tif, display, stop, post_only, stp_mode)
+            terms = shared_terms.get(key)
+            if terms is None:
+                terms = shared_terms[key] = OrderTerms(
+                    OrderType(otype), TimeInForce(tif), display, stop, post_only, StpMode(stp_mode)
+                )
             engine.orders[oid] = WorkingOrder(
-                oid, uid, account, symbol, coid, Side(side), OrderType(otype), TimeInForce(tif),
-                price, leaves, shown, display, stop, post_only, StpMode(stp_mode), stp_key,
-            )  # fmt: skip
+                oid, uid, account, symbol, coid, Side(side), price, leaves, shown, stp_key, terms
+            )
         for data in snapshot["instruments"]:
             book = OrderBook(data["symbol"])
             book.book_seq = data["book_seq"]
