@@ -159,17 +159,6 @@ class ReferencePriceWindow:
             return fallback_ticks
         return (2 * self._sum_ticks + count) // (2 * count)  # mean, rounded half up
 
-    def _history_windows(self) -> int:
-        """How many windows the average is taken over: the lookback's, or fewer (at least one)
-        while the history since the first trade is shorter. The first trade lies in the
-        bucket ending at it, so the history spans (since - window, now - window]: `now - since`
-        long, in whole windows (a part window counts for nothing, so a partial history never
-        makes the average smaller than it is)."""
-        full = self.lookback_ns // self.window_ns
-        if self._since_ns is None:
-            return full
-        return max(1, min(full, (self._now_ns - self._since_ns) // self.window_ns))
-
     def _advance(self, now_ns: int) -> None:
         self._now_ns = max(self._now_ns, now_ns)
         oldest_kept = self._now_ns - self.window_ns  # exclusive: (now - window, now]
