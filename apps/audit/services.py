@@ -137,23 +137,26 @@ def last_hash(shard: int) -> str:
     return chain_tail(shard).hash
 
 
-# The journal's columns in COPY order, and what a searchable column holds when the payload
-# does not give it ("" for text, NULL for numbers), as the model's defaults say.
-_COPY_FIELDS = (
+# Every stored column but the row id: the order the journal COPYs them in and the order the
+# auditors' CSV export writes them in.
+STORED_COLUMNS = (
     "shard",
     "seq",
     "ts_ns",
     "kind",
     "command_id",
     "stream_id",
-    *RECORD_COLUMNS,
+    "actor_user_id",
+    *_INDEXED,
     "payload",
     "prev_hash",
     "hash",
 )
 _RECORD_FIELDS = {field.name: field for field in EventRecord._meta.concrete_fields}
-_RECORD_DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
-    (name, _RECORD_FIELDS[name].get_default()) for name in RECORD_COLUMNS
+# What a searchable column holds when the payload does not give it ("" for text, NULL for
+# numbers), as the model's defaults say.
+_INDEXED_DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
+    (name, _RECORD_FIELDS[name].get_default()) for name in _INDEXED
 )
 
 
@@ -188,7 +191,8 @@ def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> s
                 entry.kind,
                 entry.command_id,
                 entry.stream_id,
-                *[columns.get(name, default) for name, default in _RECORD_DEFAULTS],
+                columns["actor_user_id"],
+                *[columns.get(name, default) for name, default in _INDEXED_DEFAULTS],
                 payload_json,
                 prev_hash,
                 row_hash,
@@ -196,7 +200,9 @@ def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> s
         )
         prev_hash = row_hash
     table = database.ops.quote_name(EventRecord._meta.db_table)
-    names = ", ".join(database.ops.quote_name(_RECORD_FIELDS[name].column) for name in _COPY_FIELDS)
+    names = ", ".join(
+        database.ops.quote_name(_RECORD_FIELDS[name].column) for name in STORED_COLUMNS
+    )
     with (
         database.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,

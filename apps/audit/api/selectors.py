@@ -17,31 +17,11 @@ from django.db.models.functions import Cast
 from apps.accounts.models import User
 from apps.audit.api.filters import Cursor, EventFilters, EventPageQuery, Order
 from apps.audit.models import EventRecord
+from apps.audit.services import STORED_COLUMNS
 from apps.matching.engine import COMMAND_TYPES
 
 # The columns an auditor sees, in the order the CSV export writes them.
-ROW_FIELDS = (
-    "shard",
-    "seq",
-    "ts_ns",
-    "kind",
-    "command_id",
-    "stream_id",
-    "actor_user_id",
-    "account",
-    "symbol",
-    "order_id",
-    "client_order_id",
-    "side",
-    "price_ticks",
-    "qty_lots",
-    "order_type",
-    "time_in_force",
-    "reason",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+ROW_FIELDS = STORED_COLUMNS
 SEARCH_ORDER = ("ts_ns", "shard", "seq")
 COMMAND_KINDS = frozenset(COMMAND_TYPES)
 

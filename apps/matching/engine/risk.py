@@ -589,13 +589,8 @@ class RiskStage:
             )
         instrument = self.instruments[symbol]
         notional = price_ticks * lots * instrument.lot_tick_micros
-        if limits:
-            refusal = self._order_size_refusal(limits, account, lots, notional)
-            if refusal is not None:
-                return refusal
-        instrument_limits = self.instrument_limits.get(symbol)
-        if instrument_limits:
-            refusal = self._order_size_refusal(instrument_limits, symbol, lots, notional)
+        if limits or self.instrument_limits:
+            refusal = self._order_sizes_refusal(limits, account, symbol, lots, notional)
             if refusal is not None:
                 return refusal
         if self.collar_bps is not None:
@@ -610,6 +605,24 @@ class RiskStage:
                 return refusal
         if limits is not None or self.position_limits:
             return self._exposure_refusal(account, symbol, side, lots, notional, limits)
+        return None
+
+    def _order_sizes_refusal(
+        self,
+        account_limits: dict[RiskLimit, int] | None,
+        account: str,
+        symbol: str,
+        lots: int,
+        notional: int,
+    ) -> Refusal | None:
+        """The account's per-order maximums, then the instrument's."""
+        if account_limits:
+            refusal = self._order_size_refusal(account_limits, account, lots, notional)
+            if refusal is not None:
+                return refusal
+        instrument_limits = self.instrument_limits.get(symbol)
+        if instrument_limits:
+            return self._order_size_refusal(instrument_limits, symbol, lots, notional)
         return None
 
     @staticmethod
@@ -774,13 +787,8 @@ class RiskStage:
         instrument = self.instruments[symbol]
         limits = self.account_limits.get(account)
         notional = new_price * new_lots * instrument.lot_tick_micros
-        if limits:
-            refusal = self._order_size_refusal(limits, account, new_lots, notional)
-            if refusal is not None:
-                return refusal
-        instrument_limits = self.instrument_limits.get(symbol)
-        if instrument_limits:
-            refusal = self._order_size_refusal(instrument_limits, symbol, new_lots, notional)
+        if limits or self.instrument_limits:
+            refusal = self._order_sizes_refusal(limits, account, symbol, new_lots, notional)
             if refusal is not None:
                 return refusal
         if self.collar_bps is not None and new_price != old_price:
