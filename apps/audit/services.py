@@ -65,8 +65,13 @@ class ChainTail:
     ts_ns: int
 
 
+# Built once: `json.dumps` with these options would build an encoder on every call, and the
+# journal calls this for every row.
+_canonical_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical_encoder.encode(value)
 
 
 _dumps_text = json.JSONEncoder(ensure_ascii=False).encode
