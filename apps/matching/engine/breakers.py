@@ -177,7 +177,7 @@ class ReferencePriceWindow:
     def restore(cls, snapshot: dict[str, Any]) -> "ReferencePriceWindow":
         window = cls(snapshot["window_ns"])
         window._now_ns = snapshot["now_ns"]
-        window._trades = deque((ts, price) for ts, price in snapshot["trades"])
+        window._trades = deque([(ts, price) for ts, price in snapshot["trades"]])
         window._sum_ticks = sum(price for _ts, price in window._trades)
         return window
 
@@ -552,8 +552,8 @@ class VolumeSpikeDetector:
         detector._active = snapshot["active"]
         # A snapshot from before the history was counted: the lookback is taken as full.
         detector._since_ns = snapshot.get("since_ns", 0)
-        detector._recent = deque((ts, lots) for ts, lots in snapshot["recent"])
-        detector._baseline = deque((ts, lots) for ts, lots in snapshot["baseline"])
+        detector._recent = deque([(ts, lots) for ts, lots in snapshot["recent"]])
+        detector._baseline = deque([(ts, lots) for ts, lots in snapshot["baseline"]])
         detector._recent_lots = sum(lots for _ts, lots in detector._recent)
         detector._baseline_lots = sum(lots for _ts, lots in detector._baseline)
         return detector
