@@ -255,6 +255,60 @@ class Sender:
         return first, time.monotonic() - started, cut
 
 
+# -- the desk's configuration ------------------------------------------------------------------
+
+# Refused orders cost the pipeline less than accepted ones (no book, no read models): a run
+# that refuses more than this share of its orders measures the wrong thing, and fails.
+MAX_REJECTED_SHARE = 0.05
+
+
+def seed_risk_configuration(user_ids: Sequence[int]) -> None:
+    """Entitle trader n to the workload's account ACC-n and set the firm's controls wide
+    enough that the flow trades. The matcher brings them in at start, as it does a desk's.
+
+    The client derives its cancels' order ids from its own replay of the workload, which
+    holds only while the matcher accepts exactly what that replay accepts. The duplicate
+    check is therefore off: with real arrival times it would refuse a varying few of the
+    synthetic flow's repeats, and every order id after the first refusal would shift.
+    bench_engine measures that check's cost with synthetic times."""
+    from apps.accounts.models import TradingAccount
+    from apps.risk.models import FirmRiskPolicy
+
+    for n, user_id in enumerate(user_ids, start=1):
+        account = TradingAccount.objects.create(code=f"ACC-{n}")
+        account.traders.add(user_id)
+    FirmRiskPolicy.objects.update_or_create(
+        pk=FirmRiskPolicy.SINGLETON_PK,
+        defaults={
+            "authorised_users_only": True,
+            # 200 orders a second per trader at 10,000 a second: the throttle counts real
+            # traffic without refusing the flow.
+            "throttle_messages": 5_000,
+            "throttle_cancels": 5_000,
+            "duplicate_window_ms": None,
+        },
+    )
+
+
+# The workload's commands and the outcomes that tell whether they did what it meant.
+WORKLOAD_KINDS = ("new_order", "cancel_order")
+OUTCOME_KINDS = ("order_accepted", "order_rejected", "order_cancelled", "cancel_rejected")
+
+
+def outcome_counts() -> dict[tuple[str, str], int]:
+    """The journaled outcomes of the workload's orders and cancels, by kind and reason."""
+    from django.db.models import Count
+
+    from apps.audit.models import EventRecord
+
+    rows = (
+        EventRecord.objects.filter(shard=SHARD, kind__in=OUTCOME_KINDS)
+        .values_list("kind", "reason")
+        .annotate(n=Count("id"))
+    )
+    return {(kind, reason): n for kind, reason, n in rows}
+
+
 # -- the matcher process ----------------------------------------------------------------------
 
 
@@ -478,6 +532,7 @@ class Command(BaseCommand):
             .order_by("username")
             .values_list("pk", flat=True)
         )
+        seed_risk_configuration(user_ids)
 
         # The reply reader is forked before this process starts any thread or connection.
         connections.close_all()
@@ -558,13 +613,33 @@ class Command(BaseCommand):
                 f"{figures.p90_ms}ms p99 {figures.p99_ms}ms max {figures.max_ms}ms"
                 + (f" ({figures.missing} replies never came)" if figures.missing else "")
             )
-        journaled = EventRecord.objects.filter(shard=SHARD).exclude(stream_id="").count()
+        journaled = (
+            EventRecord.objects.filter(shard=SHARD, kind__in=WORKLOAD_KINDS)
+            .exclude(stream_id="")
+            .count()
+        )
         rows = EventRecord.objects.filter(shard=SHARD).count()
         self.stdout.write(
             f"journal: {journaled:,} of {sender.sent:,} commands sent, {rows:,} log rows"
         )
         if journaled != sender.sent:
             raise CommandError("the journal does not hold every command sent")
+        outcomes = outcome_counts()
+        refusals = {
+            f"{kind} {reason}": n
+            for (kind, reason), n in outcomes.items()
+            if kind in ("order_rejected", "cancel_rejected")
+        }
+        refused = sum(refusals.values())
+        self.stdout.write(
+            f"outcomes: {refused:,} of {journaled:,} orders and cancels refused"
+            + "".join(f"; {what}: {n:,}" for what, n in sorted(refusals.items()))
+        )
+        if refused > MAX_REJECTED_SHARE * journaled:
+            raise CommandError(
+                f"the matcher refused more than {MAX_REJECTED_SHARE:.0%} of the workload: "
+                "the run measured refusals, not trading"
+            )
         self.stdout.write(
             json.dumps(
                 {
