@@ -1,6 +1,9 @@
 """Folds engine events into the order and fill read models, inside the journal transaction."""
 
 from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Model
 
 from apps.instruments.models import Instrument
 from apps.matching.engine import (
@@ -12,7 +15,41 @@ from apps.matching.engine import (
     StopTriggered,
     Trade,
 )
+from apps.trading.bulk import insert_rows, update_rows, uses_arrays
 from apps.trading.models import Fill, Order, Position
+
+# The columns each write sets: every stored field on insert (foreign keys by their id), the
+# ones an event changes on update.
+ORDER_UPDATED = (
+    "price_ticks",
+    "qty_lots",
+    "filled_lots",
+    "leaves_lots",
+    "status",
+    "reason_code",
+    "updated_ts_ns",
+)
+POSITION_UPDATED = (
+    "qty_lots",
+    "cost_ticks",
+    "realised_pnl_ticks",
+    "bought_lots",
+    "sold_lots",
+    "updated_ts_ns",
+)
+
+
+def _stored(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)
+
+
+ORDER_INSERTED = _stored(Order)
+FILL_INSERTED = _stored(Fill)
+POSITION_INSERTED = _stored(Position)
+
+
+def _values(row: Model, names: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in names)
 
 
 class ReadModelProjector:
@@ -115,24 +152,26 @@ class ReadModelProjector:
                 order.status = Order.Status.CANCELLED
                 order.reason_code = event.reason
                 order.updated_ts_ns = event.ts_ns
-        Order.objects.bulk_create(created.values())
         updated = [o for oid, o in orders.items() if oid not in created]
-        if updated:
-            Order.objects.bulk_update(
-                updated,
-                [
-                    "price_ticks",
-                    "qty_lots",
-                    "filled_lots",
-                    "leaves_lots",
-                    "status",
-                    "reason_code",
-                    "updated_ts_ns",
-                ],
-            )
-        # bulk_create returned the new orders' keys (PostgreSQL and SQLite both support it), so
-        # the fills' foreign keys resolve now.
-        Fill.objects.bulk_create(fills)
+        if uses_arrays(Order):
+            keys = insert_rows(
+                Order, ORDER_INSERTED, [_values(o, ORDER_INSERTED) for o in created.values()],
+                key="order_id",
+            )  # fmt: skip
+            for order in created.values():
+                order.pk = keys[order.order_id]
+            update_rows(Order, ORDER_UPDATED, [_values(o, ("pk", *ORDER_UPDATED)) for o in updated])
+            # The new orders' keys are known now, so the fills' foreign keys resolve.
+            for fill in fills:
+                fill.order_id = fill.order.pk
+            insert_rows(Fill, FILL_INSERTED, [_values(f, FILL_INSERTED) for f in fills])
+        else:
+            Order.objects.bulk_create(created.values())
+            if updated:
+                Order.objects.bulk_update(updated, ORDER_UPDATED)
+            # bulk_create returned the new orders' keys (SQLite supports it), so the fills'
+            # foreign keys resolve now.
+            Fill.objects.bulk_create(fills)
         if fills:
             self._positions(fills)
         return orders
@@ -154,11 +193,17 @@ class ReadModelProjector:
                 positions[key] = position
                 created.append(position)
             position.apply_fill(fill.side, fill.price_ticks, fill.qty_lots, fill.ts_ns)
-        Position.objects.bulk_create(created)
-        existing = [p for p in positions.values() if p.pk is not None and p not in created]
-        if existing:
-            Position.objects.bulk_update(
-                existing,
-                ["qty_lots", "cost_ticks", "realised_pnl_ticks", "bought_lots", "sold_lots",
-                 "updated_ts_ns"],
-            )  # fmt: skip
+        existing = [p for p in positions.values() if p.pk is not None]
+        if uses_arrays(Position):
+            insert_rows(
+                Position, POSITION_INSERTED, [_values(p, POSITION_INSERTED) for p in created]
+            )
+            update_rows(
+                Position,
+                POSITION_UPDATED,
+                [_values(p, ("pk", *POSITION_UPDATED)) for p in existing],
+            )
+        else:
+            Position.objects.bulk_create(created)
+            if existing:
+                Position.objects.bulk_update(existing, POSITION_UPDATED)
