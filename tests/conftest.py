@@ -119,7 +119,7 @@ class RunningMatcher:
             self.started.set()
             raise
         finally:
-            self.matcher.publisher.close()
+            self.matcher.close()
             connection.close()
 
     def __enter__(self) -> "RunningMatcher":

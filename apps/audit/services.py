@@ -165,22 +165,30 @@ _INDEXED_DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
 )
 
 
-def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> str:
-    """Append `entries` (in seq order) after `prev_hash`; return the new head hash.
+@dataclass(slots=True)
+class JournalBatch:
+    """A batch of log rows, hashed and ready to append: COPY rows (in STORED_COLUMNS order)
+    on PostgreSQL, model instances elsewhere."""
 
-    The caller holds the transaction. On PostgreSQL the rows go in with one COPY (the
-    matcher's group commit: several times faster than a multi-row INSERT, whose parameters
-    the driver would quote one by one); elsewhere with one bulk insert.
-    """
-    database = connections[router.db_for_write(EventRecord)]
-    if database.vendor != "postgresql":
-        rows = []
+    copy_rows: list[tuple[Any, ...]]
+    records: list[EventRecord]
+    head_hash: str
+
+
+def _journal_database() -> Any:
+    return connections[router.db_for_write(EventRecord)]
+
+
+def journal_prepare(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> JournalBatch:
+    """Hash `entries` (in seq order) onto the chain after `prev_hash`. Pure computation: the
+    matcher prepares a batch while the one before it is being written."""
+    if _journal_database().vendor != "postgresql":
+        records = []
         for entry in entries:
-            row = _record(shard, entry, prev_hash)
-            rows.append(row)
-            prev_hash = row.hash
-        EventRecord.objects.bulk_create(rows)
-        return prev_hash
+            record = _record(shard, entry, prev_hash)
+            records.append(record)
+            prev_hash = record.hash
+        return JournalBatch([], records, prev_hash)
     copy_rows = []
     sha256 = hashlib.sha256
     for entry in entries:
@@ -204,17 +212,39 @@ def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> s
             )
         )
         prev_hash = row_hash
+    return JournalBatch(copy_rows, [], prev_hash)
+
+
+def journal_write(batch: JournalBatch) -> None:
+    """Write a prepared batch; the caller holds the transaction. On PostgreSQL the rows go in
+    with one COPY (the matcher's group commit: several times faster than a multi-row INSERT,
+    whose parameters the driver would quote one by one); elsewhere with one bulk insert."""
+    if batch.records:
+        EventRecord.objects.bulk_create(batch.records)
+    if not batch.copy_rows:
+        return
+    database = _journal_database()
     table = database.ops.quote_name(EventRecord._meta.db_table)
     names = ", ".join(
         database.ops.quote_name(_RECORD_FIELDS[name].column) for name in STORED_COLUMNS
     )
+    # The driver's own cursor raises the driver's errors: wrapped, they are Django's
+    # DatabaseError, which the matcher handles by failing closed.
     with (
+        database.wrap_database_errors,
         database.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
-        for copy_row in copy_rows:
+        for copy_row in batch.copy_rows:
             copy.write_row(copy_row)
-    return prev_hash
+
+
+def journal_append(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> str:
+    """Append `entries` (in seq order) after `prev_hash`; return the new head hash. The
+    caller holds the transaction."""
+    batch = journal_prepare(shard, entries, prev_hash)
+    journal_write(batch)
+    return batch.head_hash
 
 
 def _chain_lock(shard: int) -> None:

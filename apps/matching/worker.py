@@ -4,13 +4,22 @@ It takes commands off the shard's Redis stream in batches, stamps their time, ap
 by one to the engine, journals the batch (commands, events and read models) in one database
 transaction, then acknowledges the stream entries, answers waiting callers, stores the book
 snapshots and publishes to the desks. Nothing leaves before the journal commit.
+
+Two threads share the work. The matcher's own thread reads, applies and prepares a batch (its
+log rows hashed, its book and risk snapshots taken); the journal thread writes it, commits,
+acknowledges and publishes. While batch N commits, batch N+1 is applied and prepared; it is
+handed over only once N has committed, so at most one batch is in flight, and batches commit
+in order. If a batch in flight fails to commit or to be acknowledged, the engine is ahead of
+the journal: it is thrown away and rebuilt from the journal, as after a crash.
 """
 
+import contextlib
 import gc
 import json
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -23,7 +32,13 @@ from django.db import connection as db_connection
 
 from apps.accounts.models import User
 from apps.audit.models import EventRecord
-from apps.audit.services import GENESIS_HASH, LogEntry, journal_append
+from apps.audit.services import (
+    GENESIS_HASH,
+    JournalBatch,
+    LogEntry,
+    journal_prepare,
+    journal_write,
+)
 from apps.breakers.sync import breaker_sync_commands, desired_breaker_parameters
 from apps.instruments.models import Instrument
 from apps.instruments.services import definition_fields, instrument_definition
@@ -125,12 +140,33 @@ def stream_id_key(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+class CommitFailed(RuntimeError):
+    """The batch in flight was not journaled, or not acknowledged: the engine is ahead of what
+    the journal and the stream say, and must be rebuilt from the journal."""
+
+
 @dataclass(slots=True, frozen=True)
 class Incoming:
     stream_id: str
     command: Command
     request_id: str = ""
     want_reply: bool = False
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch applied to the engine, with everything the journal thread needs to write and
+    publish it: nothing in here reads the engine again."""
+
+    outcomes: list[tuple[Incoming, list[Event]]]
+    events: list[Event]
+    journal: JournalBatch
+    stream_ids: list[str]
+    # Redis keys and values of the books the batch changed, as they stood after it.
+    book_snapshots: list[tuple[str, str]]
+    # The accounts the batch touched: their figures for the console, and its frames.
+    risk_snapshot: dict[str, str]
+    risk_frames: Frames
 
 
 class Matcher:
@@ -161,6 +197,8 @@ class Matcher:
         self.snapshot_every = settings.MATCHER_SNAPSHOT_EVERY
         self._backoff_s = MIN_BACKOFF_S
         self._known_users: set[int] = set()
+        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix=f"journal-{shard}")
+        self._in_flight: Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -173,6 +211,7 @@ class Matcher:
                 raise
         self.sync_instruments()
         self.sync_risk()
+        self.settle()
         self._restore_halts()
         self._store_snapshots(self.engine.instruments)
         self._store_risk_snapshot(list(self.engine.risk.accounts))
@@ -188,12 +227,41 @@ class Matcher:
         try:
             while not stop.is_set():
                 self.step_or_recover(stop)
+            self.settle()
             if self._commands_since_snapshot:
                 # A clean stop leaves a snapshot, so that the next start replays nothing.
                 self.snapshot()
         finally:
-            self.publisher.close()
+            self.close()
             log.info("matcher_stopped", shard=self.shard, seq=self.engine.seq)
+
+    def close(self) -> None:
+        """Let the batch in flight finish, then stop the journal thread and the publisher."""
+        try:
+            self.settle()
+        finally:
+            self._close_journal_connection()
+            self._journal_thread.shutdown()
+            self.publisher.close()
+
+    def _close_journal_connection(self) -> None:
+        # Django's connections are per thread: this one is closed on the thread that owns it.
+        # A connection the database already dropped may complain: it is closed all the same.
+        with contextlib.suppress(DatabaseError):
+            self._journal_thread.submit(lambda: db_connection.close()).result()
+
+    def settle(self) -> None:
+        """Wait until the batch in flight is journaled, acknowledged and published.
+
+        Raises CommitFailed if it was not: the engine then holds commands the journal does not.
+        """
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None:
+            return
+        try:
+            in_flight.result()
+        except (DatabaseError, redis.RedisError) as exc:
+            raise CommitFailed(f"shard {self.shard}: the batch in flight failed: {exc}") from exc
 
     def recover(self) -> None:
         """Rebuild the engine: the latest snapshot, then the journaled commands after it.
@@ -247,7 +315,7 @@ class Matcher:
         )
 
     def snapshot(self) -> None:
-        """Store the engine's state as of the journal's head (called between batches)."""
+        """Store the engine's state as of the journal's head (called with no batch in flight)."""
         EngineSnapshot.objects.create(
             shard=self.shard,
             seq=self.engine.seq,
@@ -273,6 +341,9 @@ class Matcher:
             self.clock_tick()
         # After a restart, first the entries delivered to this consumer but never acknowledged.
         start_id = ">" if self._pending_drained else "0"
+        if start_id == "0":
+            # Which of them the journal holds is known only once nothing is in flight.
+            self.settle()
         response: Any = self.redis.xreadgroup(
             keys.CONSUMER_GROUP,
             self.consumer,
@@ -311,7 +382,7 @@ class Matcher:
             log.warning("redis_unavailable", shard=self.shard, error=str(exc))
             self._pending_drained = False
             self._wait_backoff(stop)
-        except DatabaseError as exc:
+        except (DatabaseError, CommitFailed) as exc:
             # Fail closed: the engine may hold the effects of a batch the journal refused, so it
             # is thrown away and rebuilt from the journal once the database answers again.
             log.error("database_unavailable", shard=self.shard, error=str(exc))
@@ -322,12 +393,18 @@ class Matcher:
         self._backoff_s = min(self._backoff_s * 2, MAX_BACKOFF_S)
 
     def _recover_database(self, stop: threading.Event) -> None:
+        # Whatever became of the batch in flight, the engine is rebuilt from the journal below,
+        # and the journal thread starts again on a new connection.
+        with contextlib.suppress(CommitFailed):
+            self.settle()
+        self._close_journal_connection()
         while not stop.is_set():
             self._heartbeat_state("database_unavailable")
             self._wait_backoff(stop)
             try:
                 db_connection.close()
                 self.engine = Engine(self.shard, order_id_base=self.shard * ORDER_ID_SPAN)
+                self.projector = ReadModelProjector(self.shard)
                 self.head_hash = GENESIS_HASH
                 self.last_stream_id = (0, 0)
                 self.recover()
@@ -446,9 +523,21 @@ class Matcher:
     # -- one batch --------------------------------------------------------------------------
 
     def process(self, batch: list[Incoming]) -> None:
+        """Apply `batch` and hand it to the journal thread once the batch before it is
+        journaled (raises CommitFailed if that one failed)."""
+        prepared = self._prepare(batch)
+        self.settle()
+        self._in_flight = self._journal_thread.submit(self._commit, prepared)
+        self._commands_since_snapshot += len(batch)
+        if self._commands_since_snapshot >= self.snapshot_every:
+            self.settle()
+            self.snapshot()
+
+    def _prepare(self, batch: list[Incoming]) -> PreparedBatch:
         entries: list[LogEntry] = []
         outcomes: list[tuple[Incoming, list[Event]]] = []
         all_events: list[Event] = []
+        touched_books: dict[str, None] = {}
         for incoming in batch:
             events = self.engine.apply(incoming.command)
             command = incoming.command
@@ -462,49 +551,66 @@ class Matcher:
                     incoming.stream_id,
                 )
             )
-            entries.extend(
-                LogEntry(e.seq, e.ts_ns, e.kind, e.command_id, event_to_dict(e)) for e in events
-            )
+            for e in events:
+                entries.append(LogEntry(e.seq, e.ts_ns, e.kind, e.command_id, event_to_dict(e)))
+                if isinstance(e, BookDelta):
+                    touched_books[e.symbol] = None
+                elif isinstance(e, Trade):
+                    self._traded_since_mark = True
             outcomes.append((incoming, events))
             all_events.extend(events)
+        journal = journal_prepare(self.shard, entries, self.head_hash)
+        self.head_hash = journal.head_hash
+        touched_accounts = self.engine.risk.drain_touched()
+        risk_snapshot, risk_frames = (
+            self._risk_snapshot(touched_accounts) if touched_accounts else ({}, [])
+        )
+        return PreparedBatch(
+            outcomes=outcomes,
+            events=all_events,
+            journal=journal,
+            stream_ids=[i.stream_id for i in batch if i.stream_id],
+            book_snapshots=[
+                (keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
+                for symbol in touched_books
+            ],
+            risk_snapshot=risk_snapshot,
+            risk_frames=risk_frames,
+        )
 
+    def _commit(self, prepared: PreparedBatch) -> None:
+        """On the journal thread: journal the batch, then acknowledge, answer and publish."""
         # Journal before acknowledge: the log rows and the read models derived from them
         # commit together, and nothing below runs unless they did.
-        with transaction.atomic():
-            self.head_hash = journal_append(self.shard, entries, self.head_hash)
-            orders = self.projector.apply(all_events)
+        try:
+            with transaction.atomic():
+                journal_write(prepared.journal)
+                orders = self.projector.apply(prepared.events)
+        except DatabaseError:
+            db_connection.close()  # this thread's; the next batch opens a new one
+            raise
+        if prepared.stream_ids:
+            # Journaled: a restart must not apply these again, acknowledged or not.
+            self.last_stream_id = max(self.last_stream_id, *map(stream_id_key, prepared.stream_ids))
+            self.redis.xack(self.stream, keys.CONSUMER_GROUP, *prepared.stream_ids)
+        self._after_commit(prepared, orders)
 
-        self._commands_since_snapshot += len(batch)
-        stream_ids = [i.stream_id for i in batch if i.stream_id]
-        if stream_ids:
-            self.redis.xack(self.stream, keys.CONSUMER_GROUP, *stream_ids)
-            self.last_stream_id = max(self.last_stream_id, *map(stream_id_key, stream_ids))
-        self._after_commit(outcomes, orders)
-        if self._commands_since_snapshot >= self.snapshot_every:
-            self.snapshot()
-
-    def _after_commit(
-        self, outcomes: list[tuple[Incoming, list[Event]]], orders: dict[int, Order]
-    ) -> None:
+    def _after_commit(self, prepared: PreparedBatch, orders: dict[int, Order]) -> None:
         frames: Frames = []
-        touched_books: dict[str, None] = {}
         replies: list[tuple[str, str]] = []
-        for incoming, events in outcomes:
+        for incoming, events in prepared.outcomes:
             if incoming.want_reply:
                 reply = json.dumps(self._reply(events[0], orders))
                 replies.append((keys.reply(incoming.command.command_id), reply))
             for event in events:
                 frames.extend(self._frames(event, incoming, orders))
-                if isinstance(event, BookDelta):
-                    touched_books[event.symbol] = None
-                elif isinstance(event, Trade):
-                    self._traded_since_mark = True
         # Books first, then answers: a caller who has its answer reads a book that includes it.
-        touched_accounts = self.engine.risk.drain_touched()
         pipe = self.redis.pipeline(transaction=False)
-        self._queue_snapshots(pipe, touched_books)
-        if touched_accounts:
-            frames.extend(self._queue_risk_snapshot(pipe, touched_accounts))
+        for key, snapshot in prepared.book_snapshots:
+            pipe.set(key, snapshot)
+        if prepared.risk_snapshot:
+            pipe.hset(keys.risk_snapshot(self.shard), mapping=prepared.risk_snapshot)
+            frames.extend(prepared.risk_frames)
         if self._halts_changed:
             self._queue_halts_snapshot(pipe)
         for reply_key, reply in replies:
@@ -876,9 +982,9 @@ class Matcher:
             "automatic": kill["automatic"],
         }
 
-    def _queue_risk_snapshot(self, pipe: Any, accounts: list[str]) -> Frames:
-        """Store the touched accounts' figures (and the kill switches) for a console's first
-        paint, and return the frames that tell the open consoles."""
+    def _risk_snapshot(self, accounts: list[str]) -> tuple[dict[str, str], Frames]:
+        """The touched accounts' figures (and the kill switches) as stored for a console's
+        first paint, and the frames that tell the open consoles."""
         views = {account: self.risk_view(account) for account in accounts}
         switches = self.engine.risk.kill_switches_view()
         kill_switches = {
@@ -888,13 +994,14 @@ class Matcher:
         }
         mapping = {account: json.dumps(view) for account, view in views.items()}
         mapping[keys.KILL_SWITCHES_FIELD] = json.dumps(kill_switches)
-        pipe.hset(keys.risk_snapshot(self.shard), mapping=mapping)
-        return [(keys.risk_group(), {"type": "risk.account", "account": v}) for v in views.values()]
+        frames: Frames = [
+            (keys.risk_group(), {"type": "risk.account", "account": v}) for v in views.values()
+        ]
+        return mapping, frames
 
     def _store_risk_snapshot(self, accounts: list[str]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_risk_snapshot(pipe, accounts)
-        pipe.execute()
+        mapping, _ = self._risk_snapshot(accounts)
+        self.redis.hset(keys.risk_snapshot(self.shard), mapping=mapping)
 
     def _trade_frames(self, trade: Trade, orders: dict[int, Order]) -> Frames:
         symbol = trade.symbol
