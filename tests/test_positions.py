@@ -95,6 +95,32 @@ def test_read_models_rebuilt_from_the_log_equal_the_live_ones(
     assert live[2] != []
 
 
+def test_a_restarted_matcher_carries_on_the_stored_orders_and_positions(
+    trader: User, second_trader: User
+) -> None:
+    """The matcher keeps working orders and positions in memory; after a restart it starts
+    from the stored rows, so a fill then lands on the order and the position as stored."""
+    with RunningMatcher():
+        trade(second_trader, trader, "10.00", 100, "a")
+        order_submit(trader, OrderRequest("AAPL", "sell", "limit", "12.00", 60, "GTC", "rest"))
+    with RunningMatcher():
+        order_submit(
+            second_trader, OrderRequest("AAPL", "buy", "limit", "12.00", 40, "GTC", "lift")
+        )
+    resting = Order.objects.get(client_order_id="rest")
+    assert (resting.status, resting.filled_lots, resting.leaves_lots) == (
+        Order.Status.PARTIALLY_FILLED,
+        40,
+        20,
+    )
+    (position,) = positions(trader)
+    assert (position["quantity"], position["average_price"], position["realised_pnl"]) == (
+        60,
+        "10.000000",
+        "80.00",
+    )
+
+
 def test_a_trader_sees_only_the_positions_of_accounts_they_trade(
     instruments: Any, trader: User, second_trader: User, auditor: User
 ) -> None:

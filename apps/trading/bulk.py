@@ -11,6 +11,7 @@ embedded default) use Django's bulk methods.
 from collections.abc import Sequence
 from typing import Any, cast
 
+import psycopg
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
@@ -36,6 +37,15 @@ def _columns(
     return quoted, types
 
 
+def _execute(database: BaseDatabaseWrapper, sql: str, arrays: list[list[Any]]) -> list[Any]:
+    """Run `sql` with the arrays bound server-side: Django's cursors bind on the client, which
+    would spell every element out as SQL text in Python. Returns the rows it gives, if any."""
+    database.ensure_connection()
+    with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
+        cursor.execute(sql, arrays)
+        return cursor.fetchall() if cursor.description else []
+
+
 def _arrays(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
@@ -56,9 +66,33 @@ def insert_rows(
         # RETURNING promises no order: each key comes back with the value that identifies it.
         key_column, pk = _columns(database, model, [key, "pk"])[0]
         sql += f" RETURNING {key_column}, {pk}"
-    with database.cursor() as cursor:
-        cursor.execute(sql, _arrays(rows, len(names)))
-        return dict(cursor.fetchall()) if key else {}
+    found = _execute(database, sql, _arrays(rows, len(names)))
+    return dict(found) if key else {}
+
+
+def upsert_rows(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    unique: Sequence[str],
+    updated: Sequence[str],
+) -> None:
+    """Insert `rows`, or where one with the same `unique` columns exists, set its `updated`
+    columns to the new values. PostgreSQL only."""
+    if not rows:
+        return
+    database = _database(model)
+    quoted, types = _columns(database, model, names)
+    conflict, _ = _columns(database, model, unique)
+    assigned, _ = _columns(database, model, updated)
+    table = database.ops.quote_name(model._meta.db_table)
+    unnest = ", ".join(f"%s::{array_type}" for array_type in types)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quoted)}) SELECT * FROM unnest({unnest}) "  # noqa: S608 - identifiers from the model, values as parameters
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET "
+        + ", ".join(f"{column} = EXCLUDED.{column}" for column in assigned)
+    )
+    _execute(database, sql, _arrays(rows, len(names)))
 
 
 def update_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -78,8 +112,7 @@ def update_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
         f"UPDATE {table} AS t SET {assignments} FROM unnest({unnest}) AS v({', '.join(aliases)}) "  # noqa: S608 - identifiers from the model, values as parameters
         f"WHERE t.{quoted[0]} = v.{aliases[0]}"
     )
-    with database.cursor() as cursor:
-        cursor.execute(sql, _arrays(rows, len(quoted)))
+    _execute(database, sql, _arrays(rows, len(quoted)))
 
 
 def uses_arrays(model: type[Model]) -> bool:

@@ -15,7 +15,7 @@ from apps.matching.engine import (
     StopTriggered,
     Trade,
 )
-from apps.trading.bulk import insert_rows, update_rows, uses_arrays
+from apps.trading.bulk import insert_rows, update_rows, upsert_rows, uses_arrays
 from apps.trading.models import Fill, Order, Position
 
 # The columns each write sets: every stored field on insert (foreign keys by their id), the
@@ -43,6 +43,7 @@ def _stored(model: type[Model]) -> tuple[str, ...]:
     return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)
 
 
+POSITION_KEY = ("account", "instrument")
 ORDER_INSERTED = _stored(Order)
 FILL_INSERTED = _stored(Fill)
 POSITION_INSERTED = _stored(Position)
@@ -53,9 +54,15 @@ def _values(row: Model, names: Sequence[str]) -> tuple[Any, ...]:
 
 
 class ReadModelProjector:
+    """Keeps the shard's working orders and its positions in memory as last written: the
+    matcher is their only writer, so the rows need not be read back on every batch. A
+    projector whose transaction failed is thrown away with the matcher's engine."""
+
     def __init__(self, shard: int) -> None:
         self.shard = shard
         self._instrument_ids: dict[str, int] = {}
+        self._working: dict[int, Order] = {}
+        self._positions: dict[tuple[str, int], Position] = {}
 
     def _instrument_id(self, symbol: str) -> int:
         if symbol not in self._instrument_ids:
@@ -77,9 +84,12 @@ class ReadModelProjector:
                 else ()
             )
         }
-        orders: dict[int, Order] = {
-            o.order_id: o for o in Order.objects.filter(order_id__in=touched_ids)
-        }
+        working = self._working
+        orders: dict[int, Order] = {oid: working[oid] for oid in touched_ids if oid in working}
+        if len(orders) < len(touched_ids):
+            # After a restart: the working orders are read once, as they are touched.
+            missing = touched_ids - orders.keys()
+            orders.update((o.order_id, o) for o in Order.objects.filter(order_id__in=missing))
         created: dict[int, Order] = {}
         fills: list[Fill] = []
         for event in events:
@@ -173,37 +183,45 @@ class ReadModelProjector:
             # foreign keys resolve now.
             Fill.objects.bulk_create(fills)
         if fills:
-            self._positions(fills)
+            self._project_positions(fills)
+        for order_id, order in orders.items():
+            if order.status in Order.OPEN_STATUSES:
+                working[order_id] = order
+            else:
+                working.pop(order_id, None)
         return orders
 
-    def _positions(self, fills: list[Fill]) -> None:
+    def _project_positions(self, fills: list[Fill]) -> None:
+        positions = self._positions
         keys = {(f.account, f.instrument_id) for f in fills}
-        positions = {
-            (p.account, p.instrument_id): p
-            for p in Position.objects.filter(
-                account__in={a for a, _ in keys}, instrument_id__in={i for _, i in keys}
-            )
-        }
-        created = []
+        missing = keys - positions.keys()
+        if missing:
+            for stored in Position.objects.filter(
+                account__in={a for a, _ in missing}, instrument_id__in={i for _, i in missing}
+            ):
+                positions.setdefault((stored.account, stored.instrument_id), stored)
+        touched: dict[tuple[str, int], Position] = {}
         for fill in fills:
             key = (fill.account, fill.instrument_id)
             position = positions.get(key)
             if position is None:
                 position = Position(account=fill.account, instrument_id=fill.instrument_id)
                 positions[key] = position
-                created.append(position)
             position.apply_fill(fill.side, fill.price_ticks, fill.qty_lots, fill.ts_ns)
-        existing = [p for p in positions.values() if p.pk is not None]
+            touched[key] = position
+        # New and existing positions alike: inserted, or updated where the row exists.
         if uses_arrays(Position):
-            insert_rows(
-                Position, POSITION_INSERTED, [_values(p, POSITION_INSERTED) for p in created]
-            )
-            update_rows(
+            upsert_rows(
                 Position,
-                POSITION_UPDATED,
-                [_values(p, ("pk", *POSITION_UPDATED)) for p in existing],
+                POSITION_INSERTED,
+                [_values(p, POSITION_INSERTED) for p in touched.values()],
+                unique=POSITION_KEY,
+                updated=POSITION_UPDATED,
             )
         else:
-            Position.objects.bulk_create(created)
-            if existing:
-                Position.objects.bulk_update(existing, POSITION_UPDATED)
+            Position.objects.bulk_create(
+                touched.values(),
+                update_conflicts=True,
+                unique_fields=POSITION_KEY,
+                update_fields=POSITION_UPDATED,
+            )
