@@ -4,11 +4,14 @@ Django's `bulk_create` and `bulk_update` prepare every field of every object in 
 `bulk_update` sends one CASE expression per field, which PostgreSQL evaluates by scanning its
 branches for every row. The matcher writes hundreds of rows per batch inside the journal's
 transaction, so on PostgreSQL the rows go as one array per column: `unnest` turns the arrays
-into rows server-side, and the driver adapts each array in C. Other databases (SQLite, the
-embedded default) use Django's bulk methods.
+into rows server-side, and the driver adapts each array in C. The statements of a batch are
+sent together in the driver's pipeline mode: one round trip for all of them, not one each.
+Other databases (SQLite, the embedded default) use Django's bulk methods.
 """
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
@@ -17,104 +20,127 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 
+@dataclass(frozen=True, slots=True)
+class Statement:
+    sql: str
+    arrays: list[list[Any]]
+
+
 def _database(model: type[Model]) -> BaseDatabaseWrapper:
     return connections[router.db_for_write(model)]
 
 
+def uses_arrays(model: type[Model]) -> bool:
+    """Whether `model`'s database takes the array statements below."""
+    return _database(model).vendor == "postgresql"
+
+
 def _field(model: type[Model], name: str) -> Field[Any, Any]:
-    # By name or attname ("user_id" for the foreign key `user`), or "pk"; all are concrete.
-    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-    return cast("Field[Any, Any]", field)
+    # By name or attname ("user_id" for the foreign key `user`); all are concrete.
+    return cast("Field[Any, Any]", model._meta.get_field(name))
 
 
+@functools.cache
 def _columns(
-    database: BaseDatabaseWrapper, model: type[Model], names: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """The quoted column names of `names` and the array types their values are sent as."""
-    fields = [_field(model, name) for name in names]
-    quoted = [database.ops.quote_name(field.column) for field in fields]
-    types = [f"{field.db_type(database)}[]" for field in fields]
-    return quoted, types
-
-
-def _execute(database: BaseDatabaseWrapper, sql: str, arrays: list[list[Any]]) -> list[Any]:
-    """Run `sql` with the arrays bound server-side: Django's cursors bind on the client, which
-    would spell every element out as SQL text in Python. Returns the rows it gives, if any."""
-    database.ensure_connection()
-    with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
-        cursor.execute(sql, arrays)
-        return cursor.fetchall() if cursor.description else []
-
-
-def _arrays(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
-
-
-def insert_rows(
-    model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], key: str = ""
-) -> dict[Any, int]:
-    """Insert `rows` (values in the order of `names`, as the database stores them). With `key`,
-    a unique column, return the new primary keys by its value. PostgreSQL only."""
-    if not rows:
-        return {}
+    model: type[Model], names: tuple[str, ...]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The quoted table name, the quoted columns of `names` and the array types their values
+    are sent as. The same few statements run on every batch: this is worked out once."""
     database = _database(model)
-    quoted, types = _columns(database, model, names)
-    table = database.ops.quote_name(model._meta.db_table)
-    unnest = ", ".join(f"%s::{array_type}" for array_type in types)
-    sql = f"INSERT INTO {table} ({', '.join(quoted)}) SELECT * FROM unnest({unnest})"  # noqa: S608 - identifiers from the model, values as parameters
-    if key:
-        # RETURNING promises no order: each key comes back with the value that identifies it.
-        key_column, pk = _columns(database, model, [key, "pk"])[0]
-        sql += f" RETURNING {key_column}, {pk}"
-    found = _execute(database, sql, _arrays(rows, len(names)))
-    return dict(found) if key else {}
+    fields = [_field(model, name) for name in names]
+    return (
+        database.ops.quote_name(model._meta.db_table),
+        tuple(database.ops.quote_name(field.column) for field in fields),
+        tuple(f"{field.db_type(database)}[]" for field in fields),
+    )
 
 
-def upsert_rows(
+def _arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _unnest(types: Sequence[str]) -> str:
+    aliases = ", ".join(f"c{i}" for i in range(len(types)))
+    return f"unnest({', '.join(f'%s::{array_type}' for array_type in types)}) AS v({aliases})"
+
+
+def insert(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    resolve: tuple[str, type[Model], str] | None = None,
+) -> Statement | None:
+    """Insert `rows` (values in the order of `names`, as the database stores them).
+
+    `resolve` (column, model, unique field) fills a foreign key whose rows give the target's
+    unique field instead of its primary key: the key is looked up in the same statement."""
+    if not rows:
+        return None
+    table, quoted, types = _columns(model, tuple(names))
+    values = [f"v.c{i}" for i in range(len(names))]
+    if resolve is not None:
+        column, target, unique = resolve
+        index = list(names).index(column)
+        target_table, (target_unique,), target_types = _columns(target, (unique,))
+        target_pk = _database(target).ops.quote_name(target._meta.pk.column)
+        values[index] = (
+            f"(SELECT {target_pk} FROM {target_table} WHERE {target_unique} = v.c{index})"  # noqa: S608 - identifiers from the model
+        )
+        types = (*types[:index], target_types[0], *types[index + 1 :])
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quoted)}) "  # noqa: S608 - identifiers from the model, values as parameters
+        f"SELECT {', '.join(values)} FROM {_unnest(types)}"
+    )
+    return Statement(sql, _arrays(rows))
+
+
+def upsert(
     model: type[Model],
     names: Sequence[str],
     rows: Sequence[Sequence[Any]],
     unique: Sequence[str],
     updated: Sequence[str],
-) -> None:
+) -> Statement | None:
     """Insert `rows`, or where one with the same `unique` columns exists, set its `updated`
-    columns to the new values. PostgreSQL only."""
+    columns to the new values."""
     if not rows:
-        return
-    database = _database(model)
-    quoted, types = _columns(database, model, names)
-    conflict, _ = _columns(database, model, unique)
-    assigned, _ = _columns(database, model, updated)
-    table = database.ops.quote_name(model._meta.db_table)
-    unnest = ", ".join(f"%s::{array_type}" for array_type in types)
+        return None
+    table, quoted, types = _columns(model, tuple(names))
+    _, conflict, _ = _columns(model, tuple(unique))
+    _, assigned, _ = _columns(model, tuple(updated))
     sql = (
-        f"INSERT INTO {table} ({', '.join(quoted)}) SELECT * FROM unnest({unnest}) "  # noqa: S608 - identifiers from the model, values as parameters
+        f"INSERT INTO {table} ({', '.join(quoted)}) SELECT * FROM {_unnest(types)} "  # noqa: S608 - identifiers from the model, values as parameters
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET "
         + ", ".join(f"{column} = EXCLUDED.{column}" for column in assigned)
     )
-    _execute(database, sql, _arrays(rows, len(names)))
+    return Statement(sql, _arrays(rows))
 
 
-def update_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Set the columns `names` of the rows whose primary key is each row's first value (the
-    rest in the order of `names`). PostgreSQL only."""
+def update(
+    model: type[Model], key: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Statement | None:
+    """Set the columns `names` of the rows whose unique column `key` equals each row's first
+    value (the rest in the order of `names`)."""
     if not rows:
-        return
+        return None
+    table, quoted, types = _columns(model, (key, *names))
+    assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(quoted) if i)
+    sql = f"UPDATE {table} AS t SET {assignments} FROM {_unnest(types)} WHERE t.{quoted[0]} = v.c0"  # noqa: S608 - identifiers from the model, values as parameters
+    return Statement(sql, _arrays(rows))
+
+
+def execute(model: type[Model], statements: Sequence[Statement | None]) -> None:
+    """Run the statements in order, in one round trip, with the arrays bound server-side
+    (Django's cursors bind on the client, spelling every element out as SQL text in Python).
+    PostgreSQL only; the caller holds the transaction."""
     database = _database(model)
-    quoted, types = _columns(database, model, ["pk", *names])
-    table = database.ops.quote_name(model._meta.db_table)
-    unnest = ", ".join(f"%s::{array_type}" for array_type in types)
-    aliases = [f"c{i}" for i in range(len(quoted))]
-    assignments = ", ".join(
-        f"{column} = v.{alias}" for column, alias in zip(quoted[1:], aliases[1:], strict=True)
-    )
-    sql = (
-        f"UPDATE {table} AS t SET {assignments} FROM unnest({unnest}) AS v({', '.join(aliases)}) "  # noqa: S608 - identifiers from the model, values as parameters
-        f"WHERE t.{quoted[0]} = v.{aliases[0]}"
-    )
-    _execute(database, sql, _arrays(rows, len(quoted)))
-
-
-def uses_arrays(model: type[Model]) -> bool:
-    """Whether `model`'s database takes the array statements above."""
-    return _database(model).vendor == "postgresql"
+    database.ensure_connection()
+    connection = database.connection
+    with (
+        database.wrap_database_errors,
+        connection.pipeline(),
+        psycopg.Cursor(connection) as cursor,
+    ):
+        for statement in statements:
+            if statement is not None:
+                cursor.execute(statement.sql, statement.arrays)

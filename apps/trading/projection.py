@@ -15,7 +15,8 @@ from apps.matching.engine import (
     StopTriggered,
     Trade,
 )
-from apps.trading.bulk import insert_rows, update_rows, upsert_rows, uses_arrays
+from apps.trading import bulk
+from apps.trading.bulk import uses_arrays
 from apps.trading.models import Fill, Order, Position
 
 # The columns each write sets: every stored field on insert (foreign keys by their id), the
@@ -51,6 +52,13 @@ POSITION_INSERTED = _stored(Position)
 
 def _values(row: Model, names: Sequence[str]) -> tuple[Any, ...]:
     return tuple(getattr(row, name) for name in names)
+
+
+def _fill_values(fill: Fill) -> tuple[Any, ...]:
+    # The order by its order id (resolved to its key in the insert), as new orders have none.
+    return tuple(
+        fill.order.order_id if name == "order_id" else getattr(fill, name) for name in FILL_INSERTED
+    )
 
 
 class ReadModelProjector:
@@ -163,18 +171,31 @@ class ReadModelProjector:
                 order.reason_code = event.reason
                 order.updated_ts_ns = event.ts_ns
         updated = [o for oid, o in orders.items() if oid not in created]
+        positions = self._project_positions(fills) if fills else []
         if uses_arrays(Order):
-            keys = insert_rows(
-                Order, ORDER_INSERTED, [_values(o, ORDER_INSERTED) for o in created.values()],
-                key="order_id",
-            )  # fmt: skip
-            for order in created.values():
-                order.pk = keys[order.order_id]
-            update_rows(Order, ORDER_UPDATED, [_values(o, ("pk", *ORDER_UPDATED)) for o in updated])
-            # The new orders' keys are known now, so the fills' foreign keys resolve.
-            for fill in fills:
-                fill.order_id = fill.order.pk
-            insert_rows(Fill, FILL_INSERTED, [_values(f, FILL_INSERTED) for f in fills])
+            # Rows are found by order id, not by key: the new orders' keys are never read back.
+            new_orders = [_values(o, ORDER_INSERTED) for o in created.values()]
+            changed_orders = [_values(o, ("order_id", *ORDER_UPDATED)) for o in updated]
+            new_fills = [_fill_values(f) for f in fills]
+            changed_positions = [_values(p, POSITION_INSERTED) for p in positions]
+            bulk.execute(
+                Order,
+                [
+                    bulk.insert(Order, ORDER_INSERTED, new_orders),
+                    bulk.update(Order, "order_id", ORDER_UPDATED, changed_orders),
+                    bulk.insert(
+                        Fill, FILL_INSERTED, new_fills, resolve=("order_id", Order, "order_id")
+                    ),
+                    # New and existing positions alike: inserted, or updated where they exist.
+                    bulk.upsert(
+                        Position,
+                        POSITION_INSERTED,
+                        changed_positions,
+                        unique=POSITION_KEY,
+                        updated=POSITION_UPDATED,
+                    ),
+                ],
+            )
         else:
             Order.objects.bulk_create(created.values())
             if updated:
@@ -182,8 +203,13 @@ class ReadModelProjector:
             # bulk_create returned the new orders' keys (SQLite supports it), so the fills'
             # foreign keys resolve now.
             Fill.objects.bulk_create(fills)
-        if fills:
-            self._project_positions(fills)
+            # New and existing positions alike: inserted, or updated where the row exists.
+            Position.objects.bulk_create(
+                positions,
+                update_conflicts=True,
+                unique_fields=POSITION_KEY,
+                update_fields=POSITION_UPDATED,
+            )
         for order_id, order in orders.items():
             if order.status in Order.OPEN_STATUSES:
                 working[order_id] = order
@@ -191,7 +217,8 @@ class ReadModelProjector:
                 working.pop(order_id, None)
         return orders
 
-    def _project_positions(self, fills: list[Fill]) -> None:
+    def _project_positions(self, fills: list[Fill]) -> list[Position]:
+        """Apply `fills` to the positions; return those they changed."""
         positions = self._positions
         keys = {(f.account, f.instrument_id) for f in fills}
         missing = keys - positions.keys()
@@ -209,19 +236,4 @@ class ReadModelProjector:
                 positions[key] = position
             position.apply_fill(fill.side, fill.price_ticks, fill.qty_lots, fill.ts_ns)
             touched[key] = position
-        # New and existing positions alike: inserted, or updated where the row exists.
-        if uses_arrays(Position):
-            upsert_rows(
-                Position,
-                POSITION_INSERTED,
-                [_values(p, POSITION_INSERTED) for p in touched.values()],
-                unique=POSITION_KEY,
-                updated=POSITION_UPDATED,
-            )
-        else:
-            Position.objects.bulk_create(
-                touched.values(),
-                update_conflicts=True,
-                unique_fields=POSITION_KEY,
-                update_fields=POSITION_UPDATED,
-            )
+        return list(touched.values())
