@@ -1,81 +1,106 @@
-"""Fan-out to the channel layer from the matcher's synchronous loop.
+"""Fan-out to the channel layer, in a process of its own.
 
-The channel layer is asynchronous and keeps its Redis connections per event loop, so the
-publisher owns one loop in a thread for the life of the process. The matcher hands it each
-batch's frames and goes on at once: publishing is off the matcher's critical path, after the
-journal commit. One consumer task takes batches in order, so every group sees its frames in the
-order the matcher produced them; each group gets one message per batch (or per run of batches
-that queued while the publisher was busy), not one per frame.
+The channel layer costs a few Redis round trips per group and batch, driven by an asyncio loop.
+In the matcher's process that work would hold the interpreter lock the matcher's two threads
+need, and it measured about a third of a small batch's acknowledgement latency. So the matcher
+hands each batch's frames down a pipe, after the journal commit, and goes on; a child process
+sends them. The pipe keeps the order: every group sees its frames in the order the matcher
+produced them. Each group gets one message per batch (or per run of batches that queued while
+the child was busy), not one per frame.
+
+The child is started fresh (spawn), not forked from a process that holds threads and
+connections. It takes the channel layer's configuration from the matcher rather than from its
+own settings, so a matcher whose settings were changed at run time (a test's key prefix)
+publishes where it should.
+When the matcher closes the pipe, or dies, the child sends what it has and exits.
 """
 
 import asyncio
-import threading
+import multiprocessing
+from multiprocessing.connection import Connection
 from typing import Any
 
+import django
 import structlog
-from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+from channels.layers import DEFAULT_CHANNEL_LAYER
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 log = structlog.get_logger(__name__)
 
 FRAMES_MESSAGE_TYPE = "desk.frames"
 Frames = list[tuple[str, dict[str, Any]]]
+CLOSE_TIMEOUT_S = 10.0
 
 
 class Publisher:
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._queue: asyncio.Queue[Frames | None] = asyncio.Queue()
-        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
-        # A private layer instance: its connection pools belong to this loop alone, so closing
-        # them never touches the pools the process's other loops hold in the shared instance.
-        self._layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-        self._thread.start()
+        context = multiprocessing.get_context("spawn")
+        receiver, self._sender = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=run_publisher,
+            args=(settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER], receiver),
+            name="publisher",
+            daemon=True,
+        )
+        self._process.start()
+        receiver.close()  # the child's end
 
     def publish(self, frames: Frames) -> None:
-        """Queue a batch's (group, frame) pairs for sending, in order; returns at once."""
+        """Send a batch's (group, frame) pairs to the publisher process, in order."""
         if frames:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, frames)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._drain())
-
-    async def _drain(self) -> None:
-        closing = False
-        while not closing:
-            frames = await self._queue.get()
-            if frames is None:
-                break
-            # Batches that queued while the last ones were being sent go out together: one
-            # message per group for all of them, in order, so a busy matcher costs the layer
-            # a round trip per group, not per group and batch.
-            pending = [frames]
-            while not self._queue.empty():
-                more = self._queue.get_nowait()
-                if more is None:
-                    closing = True
-                    break
-                pending.append(more)
-            by_group: dict[str, list[dict[str, Any]]] = {}
-            for batch_frames in pending:
-                for group, frame in batch_frames:
-                    by_group.setdefault(group, []).append(frame)
-            results = await asyncio.gather(
-                *(
-                    self._layer.group_send(group, {"type": FRAMES_MESSAGE_TYPE, "frames": batch})
-                    for group, batch in by_group.items()
-                ),
-                return_exceptions=True,
-            )
-            failures = [r for r in results if isinstance(r, BaseException)]
-            if failures:
-                # The channel layer is lossy by design: a desk that misses a frame resyncs
-                # from a snapshot. What matters (the journal, the stream ack) is already done.
-                log.warning("publish_failed", groups=len(failures), error=str(failures[0]))
+            self._sender.send(frames)
 
     def close(self) -> None:
-        """Send what is queued, then stop the loop and close its connections."""
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, None)
-        self._thread.join(timeout=10)
-        # Closing the stopped loop lets the channel layer close its connections on that loop.
-        self._loop.close()
+        """Let the child send what it has, then wait for it to exit."""
+        self._sender.close()
+        self._process.join(CLOSE_TIMEOUT_S)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def run_publisher(layer_config: dict[str, Any], receiver: Connection) -> None:
+    """The child process: receive batches of frames and send them to their groups."""
+    # Frames hold the read models' choice values, which unpickle only with the apps loaded.
+    django.setup()
+    layer = import_string(layer_config["BACKEND"])(**layer_config.get("CONFIG", {}))
+    asyncio.run(_send_all(layer, receiver))
+
+
+async def _send_all(layer: Any, receiver: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    closing = False
+    while not closing:
+        try:
+            pending = [await loop.run_in_executor(None, receiver.recv)]
+        except EOFError:
+            break
+        # Batches that queued while the last ones were being sent go out together: one
+        # message per group for all of them, in order, so a busy matcher costs the layer a
+        # round trip per group, not per group and batch.
+        while receiver.poll():
+            try:
+                pending.append(receiver.recv())
+            except EOFError:
+                closing = True
+                break
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        for frames in pending:
+            for group, frame in frames:
+                by_group.setdefault(group, []).append(frame)
+        results = await asyncio.gather(
+            *(
+                layer.group_send(group, {"type": FRAMES_MESSAGE_TYPE, "frames": batch})
+                for group, batch in by_group.items()
+            ),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            # The channel layer is lossy by design: a desk that misses a frame resyncs from a
+            # snapshot. What matters (the journal, the stream ack) is already done.
+            log.warning("publish_failed", groups=len(failures), error=str(failures[0]))
+    close_pools = getattr(layer, "close_pools", None)
+    if close_pools is not None:
+        await close_pools()
