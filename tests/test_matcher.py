@@ -83,6 +83,21 @@ async def test_an_order_on_the_stream_is_acknowledged_and_updates_the_book(
 
 
 @pytest.mark.usefixtures("channel_layer_closed_after")
+async def test_desks_keep_their_frames_when_the_publisher_process_dies(
+    running_matcher: Matcher, trader: User
+) -> None:
+    publisher = running_matcher.publisher._process
+    await sync_to_async(publisher.kill)()
+    await sync_to_async(publisher.join)()
+    layer, channel = await listen(keys.user_group(trader.pk))
+    await send_order(trader, "buy", "232.40", 100, request_id="after-the-kill")
+
+    accepted = await next_frame(layer, channel)
+    assert (accepted["type"], accepted["request_id"]) == ("order.accepted", "after-the-kill")
+    assert running_matcher.publisher._process.is_alive()
+
+
+@pytest.mark.usefixtures("channel_layer_closed_after")
 async def test_a_cross_prints_a_trade_and_fills_both_owners(
     running_matcher: Matcher, trader: User, second_trader: User
 ) -> None:

@@ -35,11 +35,15 @@ CLOSE_TIMEOUT_S = 10.0
 
 class Publisher:
     def __init__(self) -> None:
+        self._layer_config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
+        self._start()
+
+    def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
         receiver, self._sender = context.Pipe(duplex=False)
         self._process = context.Process(
             target=run_publisher,
-            args=(settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER], receiver),
+            args=(self._layer_config, receiver),
             name="publisher",
             daemon=True,
         )
@@ -48,7 +52,17 @@ class Publisher:
 
     def publish(self, frames: Frames) -> None:
         """Send a batch's (group, frame) pairs to the publisher process, in order."""
-        if frames:
+        if not frames:
+            return
+        try:
+            self._sender.send(frames)
+        except OSError as exc:
+            # The child is gone. The fan-out is lossy by design (a desk that misses frames
+            # resyncs from the snapshots), so a new child takes over from this batch on.
+            log.warning("publisher_restarted", error=str(exc))
+            self._sender.close()
+            self._process.join(CLOSE_TIMEOUT_S)
+            self._start()
             self._sender.send(frames)
 
     def close(self) -> None:
