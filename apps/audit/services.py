@@ -1,6 +1,7 @@
 """Appending to the event log.
 
-Each shard's matcher is the only writer of that shard's rows (`journal_append`). Web-side
+Each shard's matcher is the only writer of that shard's rows (`journal_prepare` hashes a
+batch, `journal_write` stores it; `journal_append` does both). Web-side
 events (logins, role and entitlement changes, audit searches and exports, verifications,
 purges) have their own chain, shard WEB_SHARD, which many processes append to through
 `web_event_record`.
