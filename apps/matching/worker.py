@@ -19,6 +19,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -570,10 +571,7 @@ class Matcher:
             events=all_events,
             journal=journal,
             stream_ids=[i.stream_id for i in batch if i.stream_id],
-            book_snapshots=[
-                (keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
-                for symbol in touched_books
-            ],
+            book_snapshots=self._book_snapshots(touched_books),
             risk_snapshot=risk_snapshot,
             risk_frames=risk_frames,
         )
@@ -1058,10 +1056,13 @@ class Matcher:
         }
 
     def _store_snapshots(self, symbols: dict[str, Any]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_snapshots(pipe, symbols)
-        pipe.execute()
+        snapshots = self._book_snapshots(symbols)
+        if snapshots:
+            self.redis.mset(dict(snapshots))
 
-    def _queue_snapshots(self, pipe: Any, symbols: dict[str, Any]) -> None:
-        for symbol in symbols:
-            pipe.set(keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
+    def _book_snapshots(self, symbols: Iterable[str]) -> list[tuple[str, str]]:
+        """The Redis keys and values of these books as they stand."""
+        return [
+            (keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
+            for symbol in symbols
+        ]

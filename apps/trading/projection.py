@@ -16,7 +16,6 @@ from apps.matching.engine import (
     Trade,
 )
 from apps.trading import bulk
-from apps.trading.bulk import uses_arrays
 from apps.trading.models import Fill, Order, Position
 
 # The columns each write sets: every stored field on insert (foreign keys by their id), the
@@ -172,7 +171,7 @@ class ReadModelProjector:
                 order.updated_ts_ns = event.ts_ns
         updated = [o for oid, o in orders.items() if oid not in created]
         positions = self._project_positions(fills) if fills else []
-        if uses_arrays(Order):
+        if bulk.uses_arrays(Order):
             # Rows are found by order id, not by key: the new orders' keys are never read back.
             new_orders = [_values(o, ORDER_INSERTED) for o in created.values()]
             changed_orders = [_values(o, ("order_id", *ORDER_UPDATED)) for o in updated]
