@@ -10,21 +10,25 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import LazySettings
+from django.db import transaction
 
 from apps.accounts.models import User
 from apps.desk.presence import connections_key
+from apps.desk.risk_console import recent_risk_events
 from apps.instruments.models import Instrument
 from apps.matching import keys
 from apps.matching.codec import command_from_dict
 from apps.matching.engine import MassCancel
 from apps.matching.redis import redis_client
 from apps.matching.worker import Matcher
-from apps.risk.services import kill_switch_engage, trader_settings_update
+from apps.risk.services import account_limits_update, kill_switch_engage, trader_settings_update
+from apps.trading.control import SYSTEM_USER_ID
 from apps.trading.errors import OrderRejected
 from apps.trading.models import Order
 from apps.trading.services import OrderRequest, order_submit
-from tests.conftest import wait_until
+from tests.conftest import RunningMatcher, wait_until
 from tests.test_consumer import connect, receive
+from tests.test_matcher import listen, next_frame
 
 # Personas come before the matcher in each test's arguments: the matcher then starts with their
 # entitlements in the database, as a real desk does.
@@ -176,6 +180,48 @@ async def test_a_risk_manager_sees_a_kill_switch_and_the_refused_order_live(
     rejection = (await receive_type(console, "risk.rejection"))["rejection"]
     assert (rejection["client_order_id"], rejection["code"]) == ("after-kill", "kill_switch")
     await console.disconnect()
+
+
+async def test_the_feed_tells_of_a_limit_change_once_though_the_matcher_got_it_twice(
+    risk_manager: User, trader: User, instruments: dict[str, Instrument]
+) -> None:
+    # Made while the matcher was down, as the demo seed makes its limits: the database holds
+    # it, and so does the command stream.
+    await database_sync_to_async(_limit_change_queued)(risk_manager, 100, "Desk limit")
+    layer, channel = await listen(keys.risk_group())
+    matcher = RunningMatcher()
+    await sync_to_async(matcher.__enter__, thread_sensitive=False)()
+    try:
+        # At start the matcher brings itself in line with the database, so the queued command
+        # then changes nothing; the next change is a real one.
+        await database_sync_to_async(account_limits_update)(
+            risk_manager, "ACC-1", {"max_order_lots": 50}, "Desk limit cut"
+        )
+        changes: list[dict[str, Any]] = []
+        while not changes or changes[-1]["reason"] != "Desk limit cut":
+            frame = await next_frame(layer, channel)
+            if frame["type"] == "risk.limit" and frame["change"]["account"] == "ACC-1":
+                changes.append(frame["change"])
+    finally:
+        await sync_to_async(matcher.__exit__, thread_sensitive=False)(None, None, None)
+
+    def told(change: dict[str, Any]) -> tuple[object, ...]:
+        return change["limit"], change["user_id"], change["old_value"], change["new_value"]
+
+    assert [told(c) for c in changes] == [
+        ("max_order_lots", SYSTEM_USER_ID, None, 100),
+        ("max_order_lots", risk_manager.pk, 100, 50),
+    ]
+    feed, _ = await database_sync_to_async(recent_risk_events)()
+    assert [told(f["change"]) for f in feed if f["type"] == "risk.limit"] == [
+        ("max_order_lots", risk_manager.pk, 100, 50)
+    ]
+
+
+def _limit_change_queued(risk_manager: User, max_order_lots: int, reason: str) -> None:
+    # In a transaction the service sends its command on commit and waits for no answer.
+    with transaction.atomic():
+        account_limits_update(risk_manager, "ACC-1", {"max_order_lots": max_order_lots}, reason)
 
 
 def _account_figures(credit_used: str, loss_today: str, symbol: str, stage: str) -> str:

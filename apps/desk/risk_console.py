@@ -6,6 +6,8 @@ import json
 from decimal import Decimal
 from typing import Any, Final, cast
 
+from django.db.models import F
+
 from apps.accounts import roles
 from apps.accounts.models import TradingAccount, User
 from apps.audit.models import EventRecord
@@ -217,9 +219,12 @@ def recent_risk_events() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The latest alerts feed (alerts, kill switches, limit and list changes, throttling)
     and the latest orders the risk stage refused, as frames, oldest first."""
     feed_rows = _latest(
-        EventRecord.objects.filter(kind__in=_FRAME_OF_KIND).exclude(
-            kind__in=_SYSTEM_CHANGE_KINDS, actor_user_id=SYSTEM_USER_ID
-        )
+        EventRecord.objects.filter(kind__in=_FRAME_OF_KIND)
+        .exclude(kind__in=_SYSTEM_CHANGE_KINDS, actor_user_id=SYSTEM_USER_ID)
+        # A change to the value already in force (a seed applied twice, a sync that found the
+        # matcher already there) is in the audit log, but it is not news.
+        .exclude(kind="risk_limit_changed", payload__old_value=F("payload__new_value"))
+        .exclude(kind="risk_list_changed", payload__member=F("payload__was_member"))
     )
     throttled = _latest(
         EventRecord.objects.filter(kind="order_rejected", reason__in=THROTTLE_REASONS)

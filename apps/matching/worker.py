@@ -674,6 +674,10 @@ class Matcher:
                     (keys.risk_group(), {"type": "risk.rejection", "rejection": rejection})
                 )
             return frames
+        if isinstance(event, RiskLimitChanged) and event.old_value == event.new_value:
+            return []  # Journaled as its command's outcome; not news for the console.
+        if isinstance(event, RiskListChanged) and event.member == event.was_member:
+            return []
         if isinstance(event, RiskAlert | KillSwitchChanged | RiskLimitChanged | RiskListChanged):
             return [(keys.risk_group(), self._risk_frame(event))]
         if isinstance(event, CancelRejected | ModifyRejected | CommandRejected):

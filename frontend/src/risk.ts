@@ -25,6 +25,8 @@ class RiskConsole {
   private readonly confirm = new ConfirmDialog();
   /** The page says whether the user may change limits (as the halts page does for halts). */
   private readonly canChange = byId('risk').dataset['canChange'] === 'true';
+  /** And whether they may engage and release kill switches (a separate permission). */
+  private readonly canKill = byId('risk').dataset['canKill'] === 'true';
   private readonly socket: DeskConnection<RiskServerFrame>;
   private readonly accounts: AccountsTable;
   private readonly traders: TradersTable;
@@ -50,15 +52,18 @@ class RiskConsole {
       symbols: () => this.symbols,
       status: (text) => setText(this.status, text),
       canChange: this.canChange,
+      canKill: this.canKill,
     });
     this.traders = new TradersTable({
       username,
       killSwitch: (t: TraderInfo, engage) =>
         this.confirmKill({ scope: 'trader', trader: t.username }, engage, `trader ${t.username}`),
+      canKill: this.canKill,
     });
     this.firm = new FirmSwitch({
       username,
       killSwitch: (engage) => this.confirmKill({ scope: 'firm' }, engage, 'the whole firm'),
+      canKill: this.canKill,
     });
     const edits = { canChange: this.canChange, confirm: this.confirm, status: (text: string) => setText(this.status, text) };
     this.firmPolicy = new FirmPolicyPanel(edits);

@@ -4,6 +4,7 @@ the trader's refused order, edits an account's limits in place, and releases the
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.models import User
@@ -136,3 +137,25 @@ def test_the_risk_console_is_for_risk_managers_only(
     assert response is not None
     assert response.status == 403
     expect(alice.locator("#forbidden-text")).to_contain_text("does not give you access")
+
+
+def test_whoever_may_edit_limits_but_not_kill_is_offered_no_kill_switch(
+    trader: User, live_desk: LiveDesk, browser: Browser
+) -> None:
+    lena = User.objects.create_user(username="lena", password="pw-lena")
+    lena.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="risk", codename__in=("view_risk_limits", "change_risk_limits")
+        )
+    )
+    console = log_in(browser, live_desk, "lena", "pw-lena")
+    console.goto(f"{live_desk.url}/risk/")
+    expect(console.locator("#risk-status")).to_contain_text("account")
+
+    account = console.locator('#risk-accounts tr.account[data-account="ACC-1"]')
+    expect(account.locator("button.limits-toggle")).to_be_visible()
+    expect(account.locator("button.kill-toggle")).to_be_hidden()
+    trader_row = console.locator('#risk-traders tr.trader[data-username="alice"]')
+    expect(trader_row).to_have_attribute("data-kill-switch", "off")
+    expect(trader_row.locator("button.kill-toggle")).to_be_hidden()
+    expect(console.locator("#firm-kill-toggle")).to_be_hidden()

@@ -15,6 +15,8 @@ export interface AccountsDeps {
   savePositionLimit(change: PositionLimitChange): Promise<unknown>;
   /** Whether the user may change limits (the page says); if not, no limits editor. */
   canChange: boolean;
+  /** Whether the user may engage and release kill switches; if not, no kill button. */
+  canKill: boolean;
   /** Instruments one might set position limits for. */
   symbols(): readonly string[];
   status(text: string): void;
@@ -325,6 +327,7 @@ class AccountRow {
       setAttr(this.limitsButton, 'aria-expanded', String(this.editor.isOpen));
     });
     this.limitsButton.hidden = !deps.canChange;
+    this.killButton.hidden = !deps.canKill;
     action.append(this.killButton, this.limitsButton);
     this.row.append(code, credit, loss, this.positions, this.killCell, action);
     this.editor = new LimitsEditor(account.account, deps, () => setAttr(this.limitsButton, 'aria-expanded', 'false'));

@@ -8,6 +8,8 @@ export interface TradersDeps {
   username(userId: number | null): string;
   /** Opens the confirmation for engaging (true) or releasing (false) a trader's switch. */
   killSwitch(trader: TraderInfo, engage: boolean): void;
+  /** Whether the user may engage and release kill switches; if not, no buttons. */
+  canKill: boolean;
 }
 
 export class TradersTable {
@@ -51,6 +53,7 @@ export class TradersTable {
     button.type = 'button';
     button.title = ks ? `Release ${t.username}'s kill switch` : `Engage ${t.username}'s kill switch`;
     button.addEventListener('click', () => this.deps.killSwitch(t, ks === null));
+    button.hidden = !this.deps.canKill;
     const action = h('td', 'action');
     action.append(button);
     tr.append(h('td', 'trader', t.username), h('td', 'accounts', t.accounts.join(', ')), state, action);
@@ -65,9 +68,14 @@ export class FirmSwitch {
   private current: KillSwitchState | null = null;
 
   constructor(
-    private readonly deps: { username(userId: number | null): string; killSwitch(engage: boolean): void },
+    private readonly deps: {
+      username(userId: number | null): string;
+      killSwitch(engage: boolean): void;
+      canKill: boolean;
+    },
   ) {
     this.button.addEventListener('click', () => this.deps.killSwitch(this.current === null));
+    this.button.hidden = !deps.canKill;
   }
 
   set(ks: KillSwitchState | null): void {
