@@ -608,8 +608,10 @@ class EngineMachine(RuleBasedStateMachine):
         if order is None:
             return
         if event.kept_priority:
+            # Its place kept, an iceberg keeps its current slice (cut to the new leaves): a
+            # fresh slice comes only with a place at the back.
             order.leaves_lots = event.leaves_lots
-            order.shown_lots = self._slice(event.order_id, event.leaves_lots)
+            order.shown_lots = min(order.shown_lots, event.leaves_lots)
             return
         del self.shadow.resting[event.order_id]
         self._settle()

@@ -1058,6 +1058,18 @@ MODIFY = params(
         asks=[(100, 6, 1)],
     ),
     Scenario(
+        "a-modified-iceberg-keeping-its-place-keeps-its-partly-traded-slice",
+        steps=[
+            Place("ice", "alice", "sell", "limit", "GTC", 100, 30, display=10),
+            Place("b1", "bob", "buy", "limit", "IOC", 100, 4),
+            Modify("alice", "ice", 100, 20),
+        ],
+        trades=[("ice", "b1", 100, 4)],
+        happened=[("modified", "ice", 100, 20, True)],
+        asks=[(100, 6, 1)],
+        leaves={"ice": 20},
+    ),
+    Scenario(
         "raising-an-icebergs-quantity-sends-it-to-the-back-showing-one-slice",
         steps=[
             Place("ice", "alice", "sell", "limit", "GTC", 100, 20, display=5),
