@@ -1,6 +1,7 @@
 """Commands and events to and from JSON-ready dicts, for the stream and the journal."""
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -145,10 +146,23 @@ def command_from_dict(fields: dict[str, Any]) -> Command:
     return command_type(**values)
 
 
+def _field_reader(event_type: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    names = tuple(field.name for field in dataclasses.fields(event_type))
+    return names, operator.attrgetter(*names)
+
+
+# Per event type: its field names in order, and one call that reads them all.
+_EVENT_READERS = {event_type: _field_reader(event_type) for event_type in EVENT_TYPES.values()}
+_CHANGE_NAMES, _read_change = _field_reader(LevelChange)
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
-    fields = event._asdict()
+    names, read = _EVENT_READERS[type(event)]
+    fields = dict(zip(names, read(event), strict=True))
     if isinstance(event, BookDelta):
-        fields["changes"] = [change._asdict() for change in event.changes]
+        fields["changes"] = [
+            dict(zip(_CHANGE_NAMES, _read_change(change), strict=True)) for change in event.changes
+        ]
     return fields
 
 

@@ -236,11 +236,11 @@ def _comparable(event: Event) -> Event:
     """The event without what the contract leaves to the engine: the wording of messages, how
     trade ids are numbered (they must only be distinct) and the order of a delta's levels."""
     if isinstance(event, BookDelta):
-        return event._replace(changes=tuple(sorted(event.changes)))
+        return dataclasses.replace(event, changes=tuple(sorted(event.changes)))
     if isinstance(event, Trade):
-        return event._replace(trade_id=0)
+        return dataclasses.replace(event, trade_id=0)
     if isinstance(event, OrderRejected | CancelRejected | ModifyRejected | CommandRejected):
-        return event._replace(message="")
+        return dataclasses.replace(event, message="")
     return event
 
 

@@ -191,7 +191,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
 }
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls._field_defaults["kind"]: cls
+    cls.__dataclass_fields__["kind"].default: cls  # type: ignore[misc]
     for cls in (
         InstrumentDefined,
         OrderAccepted,

@@ -1,5 +1,5 @@
 """One instrument's limit order book: price levels in price-time priority, plus the stop
-orders waiting for their trigger."""
+orders waiting for their trigger; and the instrument's definition, which holds its book."""
 
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field
@@ -21,6 +21,25 @@ class OrderTerms:
     stop_price_ticks: int
     post_only: bool
     stp_mode: StpMode
+
+    # Written out, though the dataclass would write the same: compiled, an explicit __init__
+    # is a native one, several times faster than the dataclass's generated Python. So for
+    # the orders and levels below.
+    def __init__(
+        self,
+        order_type: OrderType,
+        time_in_force: TimeInForce,
+        display_lots: int,
+        stop_price_ticks: int,
+        post_only: bool,
+        stp_mode: StpMode,
+    ) -> None:
+        self.order_type = order_type
+        self.time_in_force = time_in_force
+        self.display_lots = display_lots
+        self.stop_price_ticks = stop_price_ticks
+        self.post_only = post_only
+        self.stp_mode = stp_mode
 
     def as_type(self, order_type: OrderType) -> "OrderTerms":
         """The same terms for a stop order that entered the book as `order_type`."""
@@ -53,6 +72,32 @@ class WorkingOrder:
     shown_lots: int
     stp_key: str
     terms: OrderTerms
+
+    def __init__(
+        self,
+        order_id: int,
+        user_id: int,
+        account: str,
+        symbol: str,
+        client_order_id: str,
+        side: Side,
+        price_ticks: int,
+        leaves_lots: int,
+        shown_lots: int,
+        stp_key: str,
+        terms: OrderTerms,
+    ) -> None:
+        self.order_id = order_id
+        self.user_id = user_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.side = side
+        self.price_ticks = price_ticks
+        self.leaves_lots = leaves_lots
+        self.shown_lots = shown_lots
+        self.stp_key = stp_key
+        self.terms = terms
 
     # The terms, read as the order's own.
 
@@ -88,6 +133,11 @@ class Level:
     # and removal from the middle (a cancel) costs O(1).
     orders: dict[int, WorkingOrder] = field(default_factory=dict)
     shown_lots: int = 0
+
+    def __init__(self, price_ticks: int, shown_lots: int = 0) -> None:
+        self.price_ticks = price_ticks
+        self.orders = {}
+        self.shown_lots = shown_lots
 
 
 class BookSide:
@@ -160,3 +210,25 @@ class OrderBook:
         return [
             (p, book_side.levels[p].shown_lots, len(book_side.levels[p].orders)) for p in prices
         ]
+
+
+@dataclass(slots=True)
+class Instrument:
+    symbol: str
+    min_qty_lots: int
+    max_qty_lots: int
+    is_open: bool
+    protection_ticks: int
+    protection_bps: int
+    book: OrderBook
+    tick_size_micros: int = 10_000
+    lot_size: int = 1
+    reference_price_ticks: int = 0
+    # What one tick is worth on one lot, in micros: ticks * lots * this = money.
+    lot_tick_micros: int = 10_000
+    # Circuit breakers (DefineInstrument says what each means).
+    luld_tier: int = 0
+    halted_accepts_orders: bool = True
+    index_weight: int = 0
+    previous_close_ticks: int = 0
+    spike_pauses: bool = False

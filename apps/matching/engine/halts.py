@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from apps.matching.engine.auction import AUCTION_EXTENSION_NS, Indicative
+from apps.matching.engine.book import Instrument
 from apps.matching.engine.breakers import (
     CLOSE_DOUBLING_NS,
     LIMIT_STATE_PAUSE_NS,
@@ -148,7 +149,7 @@ class Due(NamedTuple):
 class BreakerStage:
     """Parameters, session, trackers and halts; the engine applies its decisions."""
 
-    def __init__(self, instruments: dict[str, Any]) -> None:
+    def __init__(self, instruments: dict[str, Instrument]) -> None:
         # The engine's instruments (their tiers, tick sizes, books); shared, like the risk
         # stage's.
         self.instruments = instruments
@@ -281,7 +282,7 @@ class BreakerStage:
 
     # -- instruments and the session --------------------------------------------------------
 
-    def configure(self, instrument: Any) -> Watch | None:
+    def configure(self, instrument: Instrument) -> Watch | None:
         """An instrument was (re)defined: watch it if it has bands, a spike pause or an index
         weight. Returns its watch if it is in limit state without bands any more (the caller
         ends the limit state)."""
@@ -323,7 +324,7 @@ class BreakerStage:
 
     # -- bands and references ---------------------------------------------------------------
 
-    def band(self, instrument: Any, now_ns: int, peek: bool = False) -> Band | None:
+    def band(self, instrument: Instrument, now_ns: int, peek: bool = False) -> Band | None:
         """The band in force for a banded instrument at `now_ns`, or None when it has no
         reference price yet. While in limit state, the band that put it there. Asking moves
         the reference window's clock (state, in the snapshot); `peek` asks a copy instead,
@@ -351,7 +352,7 @@ class BreakerStage:
             watch.band_key, watch.band = key, luld_band(reference, tick, tier, doubled)
         return watch.band
 
-    def reference(self, instrument: Any, now_ns: int) -> int:
+    def reference(self, instrument: Instrument, now_ns: int) -> int:
         """The instrument's reference price now (0: none): the window's mean where it is
         watched (with no trade in the window, the last trade, or before any trade the
         instrument's reference price), else its last trade or its reference price."""

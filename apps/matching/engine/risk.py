@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from apps.matching.engine.book import Instrument
 from apps.matching.engine.types import KillScope, Reason, RiskLimit, RiskList, Side
 
 BUY = Side.BUY
@@ -152,7 +153,7 @@ class RiskAlertRaised(NamedTuple):
 class RiskStage:
     """Limits, lists, kill switches and the running aggregates they are checked against."""
 
-    def __init__(self, instruments: dict[str, Any]) -> None:
+    def __init__(self, instruments: dict[str, Instrument]) -> None:
         # The engine's instruments (for tick values, marks and reference prices); shared.
         self.instruments = instruments
         self.firm: dict[RiskLimit, int] = {}
@@ -647,10 +648,13 @@ class RiskStage:
         return None
 
     def _collar_refusal(
-        self, instrument: Any, side: Side, limit_ticks: int, is_market: bool
+        self, instrument: Instrument, side: Side, limit_ticks: int, is_market: bool
     ) -> Refusal | None:
         """Limit order protection: no limit priced through the reference by more than the
         greater of `collar_bps` and `collar_min_micros`; no market order without a reference."""
+        collar_bps = self.collar_bps
+        if collar_bps is None:
+            return None
         reference = instrument.book.last_trade_ticks or instrument.reference_price_ticks
         if not reference:
             if is_market:
@@ -662,7 +666,7 @@ class RiskStage:
         if not limit_ticks:
             return None
         band = max(
-            reference * self.collar_bps // 10_000,
+            reference * collar_bps // 10_000,
             self.collar_min_micros // instrument.tick_size_micros,
         )
         if side is BUY and limit_ticks > reference + band:
