@@ -13,12 +13,12 @@ before every limit order of its side. Integers only, as everywhere in the engine
 """
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from apps.matching.engine.types import Side
 
-MARKET = None
-AUCTION_EXTENSION_NS = 5 * 60 * 1_000_000_000
+MARKET: Final = None
+AUCTION_EXTENSION_NS: Final = 5 * 60 * 1_000_000_000
 
 
 class AuctionOrder(NamedTuple):

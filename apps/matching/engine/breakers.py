@@ -13,20 +13,20 @@ what the caller must do with the answer. The reopening auction is in `auction.py
 
 from collections import deque
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-SECOND_NS = 1_000_000_000
-MINUTE_NS = 60 * SECOND_NS
-DOLLAR_MICROS = 1_000_000
+SECOND_NS: Final = 1_000_000_000
+MINUTE_NS: Final = 60 * SECOND_NS
+DOLLAR_MICROS: Final = 1_000_000
 
 # LULD price ranges (Plan Appendix A): above $3.00, $0.75 to $3.00 inclusive, below $0.75.
-THREE_DOLLARS_MICROS = 3 * DOLLAR_MICROS
-SEVENTY_FIVE_CENTS_MICROS = 750_000
-FIFTEEN_CENTS_MICROS = 150_000
-CLOSE_DOUBLING_NS = 25 * MINUTE_NS
-REFERENCE_WINDOW_NS = 5 * MINUTE_NS
-LIMIT_STATE_PAUSE_NS = 15 * SECOND_NS
-TRADING_PAUSE_NS = 5 * MINUTE_NS
+THREE_DOLLARS_MICROS: Final = 3 * DOLLAR_MICROS
+SEVENTY_FIVE_CENTS_MICROS: Final = 750_000
+FIFTEEN_CENTS_MICROS: Final = 150_000
+CLOSE_DOUBLING_NS: Final = 25 * MINUTE_NS
+REFERENCE_WINDOW_NS: Final = 5 * MINUTE_NS
+LIMIT_STATE_PAUSE_NS: Final = 15 * SECOND_NS
+TRADING_PAUSE_NS: Final = 5 * MINUTE_NS
 
 
 # -- price bands ------------------------------------------------------------------------------

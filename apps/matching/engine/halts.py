@@ -18,7 +18,7 @@ auction.py (the reopening auction); their docstrings give the rules and where th
 """
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from apps.matching.engine.auction import AUCTION_EXTENSION_NS, Indicative
 from apps.matching.engine.book import Instrument
@@ -40,11 +40,11 @@ from apps.matching.engine.breakers import (
 )
 from apps.matching.engine.types import BreakerParameter, HaltKind, Side
 
-P = BreakerParameter
+P: Final = BreakerParameter
 
 # The reopening auction may not print further than this from its reference price (5 %, the
 # listing exchanges' LULD halt-cross collar); each 5-minute extension adds it again.
-DEFAULT_AUCTION_COLLAR_BPS = 500
+DEFAULT_AUCTION_COLLAR_BPS: Final = 500
 
 DEFAULTS: dict[BreakerParameter, int] = {
     P.REFERENCE_WINDOW_NS: REFERENCE_WINDOW_NS,
@@ -63,19 +63,19 @@ DEFAULTS: dict[BreakerParameter, int] = {
     P.SPIKE_MULTIPLE: 5,
     P.SPIKE_MIN_LOTS: 100,
 }
-MARKET_WIDE_PARAMETERS = (
+MARKET_WIDE_PARAMETERS: Final = (
     P.MARKET_WIDE_LEVEL_1_BPS,
     P.MARKET_WIDE_LEVEL_2_BPS,
     P.MARKET_WIDE_LEVEL_3_BPS,
     P.MARKET_WIDE_PAUSE_NS,
     P.MARKET_WIDE_CUTOFF_NS,
 )
-LEVEL_PARAMETERS = MARKET_WIDE_PARAMETERS[:3]
-SPIKE_PARAMETERS = frozenset(
+LEVEL_PARAMETERS: Final = MARKET_WIDE_PARAMETERS[:3]
+SPIKE_PARAMETERS: Final = frozenset(
     {P.SPIKE_WINDOW_NS, P.SPIKE_LOOKBACK_NS, P.SPIKE_MULTIPLE, P.SPIKE_MIN_LOTS}
 )
 # Parameters that may be 0 (no doubling near the close; any volume counts as a spike).
-ZERO_ALLOWED = frozenset({P.CLOSE_DOUBLING_NS, P.SPIKE_MIN_LOTS})
+ZERO_ALLOWED: Final = frozenset({P.CLOSE_DOUBLING_NS, P.SPIKE_MIN_LOTS})
 
 
 @dataclass(slots=True)

@@ -13,17 +13,17 @@ is what one tick is worth on one lot.
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from apps.matching.engine.book import Instrument
 from apps.matching.engine.types import KillScope, Reason, RiskLimit, RiskList, Side
 
-BUY = Side.BUY
-BUY_VALUE = Side.BUY.value
-SELL_VALUE = Side.SELL.value
+BUY: Final = Side.BUY
+BUY_VALUE: Final = Side.BUY.value
+SELL_VALUE: Final = Side.SELL.value
 Refusal = tuple[Reason, str]
 
-FIRM_LIMITS = frozenset(
+FIRM_LIMITS: Final = frozenset(
     {
         RiskLimit.COLLAR_BPS,
         RiskLimit.COLLAR_MIN_MICROS,
@@ -34,27 +34,29 @@ FIRM_LIMITS = frozenset(
         RiskLimit.AUTHORISED_USERS_ONLY,
     }
 )
-ORDER_LIMITS = frozenset({RiskLimit.MAX_ORDER_LOTS, RiskLimit.MAX_ORDER_NOTIONAL_MICROS})
-ACCOUNT_LIMITS = ORDER_LIMITS | {
+ORDER_LIMITS: Final = frozenset({RiskLimit.MAX_ORDER_LOTS, RiskLimit.MAX_ORDER_NOTIONAL_MICROS})
+ACCOUNT_LIMITS: Final = ORDER_LIMITS | {
     RiskLimit.CREDIT_LIMIT_MICROS,
     RiskLimit.LOSS_WARNING_MICROS,
     RiskLimit.LOSS_REDUCE_ONLY_MICROS,
     RiskLimit.LOSS_KILL_MICROS,
     RiskLimit.PERMITTED_INSTRUMENTS_ONLY,
 }
-POSITION_LIMITS = frozenset({RiskLimit.MAX_LONG_LOTS, RiskLimit.MAX_SHORT_LOTS})
-FLAG_LIMITS = frozenset({RiskLimit.AUTHORISED_USERS_ONLY, RiskLimit.PERMITTED_INSTRUMENTS_ONLY})
-CREDIT_ALERT_PERCENTS = (50, 75, 90)
+POSITION_LIMITS: Final = frozenset({RiskLimit.MAX_LONG_LOTS, RiskLimit.MAX_SHORT_LOTS})
+FLAG_LIMITS: Final = frozenset(
+    {RiskLimit.AUTHORISED_USERS_ONLY, RiskLimit.PERMITTED_INSTRUMENTS_ONLY}
+)
+CREDIT_ALERT_PERCENTS: Final = (50, 75, 90)
 # The alert that comes after the highest one raised (none after the last).
-NEXT_CREDIT_PERCENT = dict(
+NEXT_CREDIT_PERCENT: Final = dict(
     zip((0, *CREDIT_ALERT_PERCENTS[:-1]), CREDIT_ALERT_PERCENTS, strict=True)
 )
 
 # Daily loss stages, in the order they bite.
 LOSS_OK, LOSS_WARNING, LOSS_REDUCE_ONLY, LOSS_KILLED = 0, 1, 2, 3
-LOSS_STAGE_NAMES = ("ok", "warning", "reduce_only", "killed")
+LOSS_STAGE_NAMES: Final = ("ok", "warning", "reduce_only", "killed")
 # Each stage past "ok": the limit that starts it, the alert it raises and how its sentence ends.
-LOSS_STAGES = (
+LOSS_STAGES: Final = (
     (LOSS_WARNING, RiskLimit.LOSS_WARNING_MICROS, "loss_warning", "warning level"),
     (
         LOSS_REDUCE_ONLY,
@@ -349,9 +351,9 @@ class RiskStage:
         """`lots` more of an order at `price_ticks` are working (resting, or a waiting stop)."""
         # Called for every order that rests or leaves: look up before creating.
         risk = self.accounts.get(account) or self.account(account)
-        risk.working_notional_micros += (
-            price_ticks * lots * self.instruments[symbol].lot_tick_micros
-        )
+        # Multiplied unsigned: compiled, a negative factor takes the slow, boxed multiply.
+        notional = price_ticks * abs(lots) * self.instruments[symbol].lot_tick_micros
+        risk.working_notional_micros += notional if lots >= 0 else -notional
         holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
         if side is BUY:
             holding.working_buy_lots += lots
