@@ -102,7 +102,8 @@ MARKET: Final = OrderType.MARKET
 STOP: Final = OrderType.STOP
 STOP_LIMIT: Final = OrderType.STOP_LIMIT
 FOK: Final = TimeInForce.FOK
-RESTING_TIFS: Final = (TimeInForce.DAY, TimeInForce.GTC)
+DAY: Final = TimeInForce.DAY
+GTC: Final = TimeInForce.GTC
 SNAPSHOT_VERSION: Final = 3
 # No timer runs: every command time is before it.
 NO_DEADLINE: Final = 2**63
@@ -122,6 +123,11 @@ def duration(ns: int) -> str:
         minutes = ns // 60_000_000_000
         return f"{minutes} minute" + ("" if minutes == 1 else "s")
     return f"{ns / 1e9:g} s"
+
+
+def _may_rest(time_in_force: TimeInForce) -> bool:
+    """DAY and GTC orders may rest; by identity, which is cheaper than a string enum's `in`."""
+    return time_in_force is DAY or time_in_force is GTC
 
 
 class _Stopped(Exception):
@@ -418,7 +424,7 @@ class Engine:
                 if reason is not None:
                     self._reject(cmd, reason, self._fok_message(instrument, cmd.qty_lots, reason))
                     return
-            if instrument.luld_tier and order_type is LIMIT and cmd.time_in_force in RESTING_TIFS:
+            if instrument.luld_tier and order_type is LIMIT and _may_rest(cmd.time_in_force):
                 band_price = self._band_price(instrument, cmd.side, limit)
         self._orders_issued += 1
         order_id = self.order_id_base + self._orders_issued
@@ -525,7 +531,7 @@ class Engine:
             return Reason.INVALID_STOP_PRICE, "The stop price must be positive."
         if not is_stop and cmd.stop_price_ticks != 0:
             return Reason.INVALID_STOP_PRICE, f"A {order_type.value} order carries no stop price."
-        resting_tif = cmd.time_in_force in RESTING_TIFS
+        resting_tif = _may_rest(cmd.time_in_force)
         if cmd.display_qty_lots:
             if not 0 < cmd.display_qty_lots <= qty:
                 return (
@@ -620,7 +626,7 @@ class Engine:
         if terms.order_type is MARKET:
             reason = Reason.MARKET_PROTECTION if contra.prices else Reason.NO_LIQUIDITY
             self._cancelled(order, leaves, reason)
-        elif terms.time_in_force in RESTING_TIFS:
+        elif _may_rest(terms.time_in_force):
             display = terms.display_lots
             order.shown_lots = min(display, leaves) if display else leaves
             own.add(order)
@@ -767,7 +773,7 @@ class Engine:
             if (
                 instrument.luld_tier
                 and triggered.order_type is STOP_LIMIT
-                and triggered.time_in_force in RESTING_TIFS
+                and _may_rest(triggered.time_in_force)
             ):
                 band_price = self._band_price(instrument, triggered.side, triggered.price_ticks)
             self._emit(
@@ -1265,7 +1271,7 @@ class Engine:
         if order.order_type is MARKET:
             reason = Reason.PRICE_BAND if blocked else Reason.MARKET_PROTECTION
             self._cancelled(order, leaves, reason if best is not None else Reason.NO_LIQUIDITY)
-        elif order.time_in_force in RESTING_TIFS:
+        elif _may_rest(order.time_in_force):
             price = limit if capped is None else capped
             if best is not None and contra.reaches(best, price):
                 # Only a quote left outside the band (the band moved under it) is there:
@@ -1320,7 +1326,7 @@ class Engine:
                 f"{cmd.symbol} is halted ({why}) and takes no new orders until it reopens; "
                 f"cancels are accepted.",
             )
-        if cmd.order_type is not LIMIT or cmd.time_in_force not in RESTING_TIFS:
+        if cmd.order_type is not LIMIT or not _may_rest(cmd.time_in_force):
             return (
                 Reason.INSTRUMENT_HALTED,
                 f"{cmd.symbol} is halted ({why}): until it reopens by auction it takes only "
@@ -1873,23 +1879,32 @@ class Engine:
         symbol = next(iter(touched))[0]
         book = self.instruments[symbol].book
         bid_levels, ask_levels = book.bids.levels, book.asks.levels
-        changes: list[LevelChange] = []
-        for touched_symbol, side, price in touched:
-            if touched_symbol != symbol:
-                self._emit_deltas_by_symbol()
-                return
+        if len(touched) == 1:
+            # Most often a single level: its change, without a list to build the tuple from.
+            _, side, price = next(iter(touched))
             level = (bid_levels if side is BUY else ask_levels).get(price)
-            changes.append(
+            changes: tuple[LevelChange, ...] = (
                 LevelChange(side, price, level.shown_lots, len(level.orders))
                 if level is not None
-                else LevelChange(side, price, 0, 0)
+                else LevelChange(side, price, 0, 0),
             )
+        else:
+            several: list[LevelChange] = []
+            for touched_symbol, side, price in touched:
+                if touched_symbol != symbol:
+                    self._emit_deltas_by_symbol()
+                    return
+                level = (bid_levels if side is BUY else ask_levels).get(price)
+                several.append(
+                    LevelChange(side, price, level.shown_lots, len(level.orders))
+                    if level is not None
+                    else LevelChange(side, price, 0, 0)
+                )
+            changes = tuple(several)
         book.book_seq += 1
         self.seq += 1
         self._events.append(
-            BookDelta(
-                self.seq, self._ts_ns, self._command_id, symbol, book.book_seq, tuple(changes)
-            )
+            BookDelta(self.seq, self._ts_ns, self._command_id, symbol, book.book_seq, changes)
         )
 
     def _emit_deltas_by_symbol(self) -> None:

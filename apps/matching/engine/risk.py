@@ -359,7 +359,11 @@ class RiskStage:
             holding.working_buy_lots += lots
         else:
             holding.working_sell_lots += lots
-        self.changed.add(account)
+        # To publish; and, with alert limits, to evaluate when the command ends (most
+        # accounts have none: their figures skip the per-command evaluation).
+        self.touched.add(account)
+        if account in self.alert_levels:
+            self.changed.add(account)
 
     def unwork(self, account: str, symbol: str, side: Side, price_ticks: int, lots: int) -> None:
         self.work(account, symbol, side, price_ticks, -lots)
@@ -378,9 +382,15 @@ class RiskStage:
         holding = risk.holdings.get(symbol) or self.holding(risk, symbol)
         holding.position_lots -= lots
         holding.cash_ticks += lots * price_ticks
-        changed = self.changed
-        changed.add(buyer)
-        changed.add(seller)
+        # As in `work`.
+        touched = self.touched
+        touched.add(buyer)
+        touched.add(seller)
+        levels = self.alert_levels
+        if buyer in levels:
+            self.changed.add(buyer)
+        if seller in levels:
+            self.changed.add(seller)
 
     def mark_ticks(self, symbol: str, holding: Holding) -> int:
         instrument = self.instruments[symbol]
