@@ -53,7 +53,10 @@ NEXT_CREDIT_PERCENT: Final = dict(
 )
 
 # Daily loss stages, in the order they bite.
-LOSS_OK, LOSS_WARNING, LOSS_REDUCE_ONLY, LOSS_KILLED = 0, 1, 2, 3
+LOSS_OK: Final = 0
+LOSS_WARNING: Final = 1
+LOSS_REDUCE_ONLY: Final = 2
+LOSS_KILLED: Final = 3
 LOSS_STAGE_NAMES: Final = ("ok", "warning", "reduce_only", "killed")
 # Each stage past "ok": the limit that starts it, the alert it raises and how its sentence ends.
 LOSS_STAGES: Final = (
@@ -129,6 +132,9 @@ class AlertLevels:
     # By the account's current loss stage (ok, warning, reduce-only): the least loss at which
     # a later stage begins, or None when no later stage has a limit.
     next_loss_micros: tuple[int | None, int | None, int | None]
+    # By the highest credit alert raised (0, 50, 75 %): the least usage that raises the next
+    # one, so that the check after each command is a comparison, not two products of money.
+    next_credit_alert_micros: dict[int, int]
 
     @classmethod
     def of(cls, limits: dict[RiskLimit, int]) -> "AlertLevels":
@@ -138,9 +144,18 @@ class AlertLevels:
             later = [lv for stage, lv in stage_levels if stage > current and lv is not None]
             return min(later) if later else None
 
+        credit = limits.get(RiskLimit.CREDIT_LIMIT_MICROS) or 0
         return cls(
-            limits.get(RiskLimit.CREDIT_LIMIT_MICROS) or 0,
+            credit,
             (next_loss(LOSS_OK), next_loss(LOSS_WARNING), next_loss(LOSS_REDUCE_ONLY)),
+            # used * 100 >= credit * percent, for a whole `used`: at least the quotient,
+            # rounded up.
+            {
+                alerted: -(-credit * percent // 100)
+                for alerted, percent in NEXT_CREDIT_PERCENT.items()
+            }
+            if credit
+            else {},
         )
 
 
@@ -441,8 +456,8 @@ class RiskStage:
         # Called after nearly every command: see first, cheaply, whether any alert is due.
         credit = levels.credit_micros
         used = risk.working_notional_micros + risk.filled_notional_micros
-        percent = NEXT_CREDIT_PERCENT.get(risk.credit_alerted) if credit else None
-        credit_due = percent is not None and used * 100 >= credit * percent
+        threshold = levels.next_credit_alert_micros.get(risk.credit_alerted)
+        credit_due = threshold is not None and used >= threshold
         loss = 0
         loss_due = False
         if risk.loss_stage < LOSS_KILLED:
@@ -709,20 +724,24 @@ class RiskStage:
         assert window is not None
         times = self.recent_order_times
         recent = self.recent_orders
+        # A key is hashed once per lookup (a tuple keeps no hash): one lookup to leave, one
+        # to enter, on this path that every order takes.
         while times and times[0][0] <= ts - window:
             old_ts, old_key = times.popleft()
-            if recent.get(old_key) == old_ts:
-                del recent[old_key]
+            stamp = recent.pop(old_key, None)
+            if stamp is not None and stamp != old_ts:
+                recent[old_key] = stamp  # sent again since: that later one stays
         # The side's value without the enum's descriptor (this runs for every order).
         side_value = BUY_VALUE if side is BUY else SELL_VALUE
         key = (account, symbol, side_value, "market" if is_market else "limit", limit_ticks, lots)
-        if key in recent:
+        known = len(recent)
+        recent.setdefault(key, ts)
+        if len(recent) == known:
             return (
                 Reason.DUPLICATE_ORDER,
                 f"An identical order for {account} was sent less than "
                 f"{window / 1e9:g} s ago; send it again if it is meant.",
             )
-        recent[key] = ts
         times.append((ts, key))
         return None
 
