@@ -353,15 +353,18 @@ class Engine:
             used = self.client_order_ids.get(cmd.account)
             if used is None:
                 self.client_order_ids[cmd.account] = {coid: None}
-            elif coid in used:
-                self._reject(
-                    cmd,
-                    Reason.DUPLICATE_CLIENT_ORDER_ID,
-                    f"Client order id {coid!r} was already used by {cmd.account} this session.",
-                )
-                return
             else:
+                # One probe of a table that holds the day's ids: an id already there leaves
+                # the count as it was.
+                count = len(used)
                 used[coid] = None
+                if len(used) == count:
+                    self._reject(
+                        cmd,
+                        Reason.DUPLICATE_CLIENT_ORDER_ID,
+                        f"Client order id {coid!r} was already used by {cmd.account} this session.",
+                    )
+                    return
         instrument = self.instruments.get(cmd.symbol)
         rejection = self._validate(cmd, instrument)
         if rejection is not None:
@@ -1876,12 +1879,13 @@ class Engine:
         touched = self._touched
         # Nearly every command touches one instrument: its levels, in touch order, make the
         # one delta. Another instrument in the list sends it down the general path.
-        symbol = next(iter(touched))[0]
+        first = next(iter(touched))
+        symbol = first[0]
         book = self.instruments[symbol].book
         bid_levels, ask_levels = book.bids.levels, book.asks.levels
         if len(touched) == 1:
             # Most often a single level: its change, without a list to build the tuple from.
-            _, side, price = next(iter(touched))
+            _, side, price = first
             level = (bid_levels if side is BUY else ask_levels).get(price)
             changes: tuple[LevelChange, ...] = (
                 LevelChange(side, price, level.shown_lots, len(level.orders))
