@@ -151,9 +151,8 @@ class Engine:
         # Client order ids each account has used this session, accepted or rejected: a
         # resubmission is recognised, not executed twice. Cleared at the DAY expiry.
         # Each id is a key of a dict (value None), not a member of a set: a compact dict takes
-        # about half a set's memory per id, and there is one id per order of the session.
-        # Dicts, not sets: a set probes faster, but its sparser table costs about 80 bytes
-        # more per id, most of the memory budget of a resting order.
+        # about half a set's memory per id (a set probes faster, but its sparser table costs
+        # about 80 bytes more per resting order), and there is one id per order of the session.
         self.client_order_ids: dict[str, dict[str, None]] = {}
         # Per-command scratch: the events being produced and the levels touched.
         self._events: list[Event] = []
