@@ -95,7 +95,7 @@ from apps.matching.redis import redis_client
 from apps.risk.sync import desired_risk_configuration, risk_sync_commands
 from apps.trading.errors import REASON_STATUS
 from apps.trading.models import Order
-from apps.trading.projection import ReadModelProjector
+from apps.trading.projection import ReadModelChanges, ReadModelProjector
 from apps.trading.selectors import ns_to_iso, order_as_dict
 
 log = structlog.get_logger(__name__)
@@ -156,18 +156,21 @@ class Incoming:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """A batch applied to the engine, with everything the journal thread needs to write and
-    publish it: nothing in here reads the engine again."""
+    """A batch applied to the engine and folded into the read models, with everything the
+    journal thread needs to write and publish it: nothing in here reads the engine again."""
 
-    outcomes: list[tuple[Incoming, list[Event]]]
-    events: list[Event]
     journal: JournalBatch
+    read_models: ReadModelChanges
     stream_ids: list[str]
     # Redis keys and values of the books the batch changed, as they stood after it.
     book_snapshots: list[tuple[str, str]]
-    # The accounts the batch touched: their figures for the console, and its frames.
+    # The touched accounts' figures for the console.
     risk_snapshot: dict[str, str]
-    risk_frames: Frames
+    # The halts the batch changed: symbol, and the halt as published (None: lifted).
+    halts: list[tuple[str, str | None]]
+    # Reply keys and the answers waiting callers read there.
+    replies: list[tuple[str, str]]
+    frames: Frames
 
 
 class Matcher:
@@ -409,6 +412,8 @@ class Matcher:
                 self.head_hash = GENESIS_HASH
                 self.last_stream_id = (0, 0)
                 self.recover()
+                # The halts as the journal has them, not as a batch that never landed did.
+                self._restore_halts()
             except DatabaseError as exc:
                 log.warning("database_still_unavailable", shard=self.shard, error=str(exc))
                 continue
@@ -562,18 +567,29 @@ class Matcher:
             all_events.extend(events)
         journal = journal_prepare(self.shard, entries, self.head_hash)
         self.head_hash = journal.head_hash
+        orders, read_models = self.projector.fold(all_events)
+        frames: Frames = []
+        replies: list[tuple[str, str]] = []
+        for incoming, events in outcomes:
+            if incoming.want_reply:
+                reply = json.dumps(self._reply(events[0], orders))
+                replies.append((keys.reply(incoming.command.command_id), reply))
+            for event in events:
+                frames.extend(self._frames(event, incoming, orders))
         touched_accounts = self.engine.risk.drain_touched()
-        risk_snapshot, risk_frames = (
-            self._risk_snapshot(touched_accounts) if touched_accounts else ({}, [])
-        )
+        risk_snapshot: dict[str, str] = {}
+        if touched_accounts:
+            risk_snapshot, risk_frames = self._risk_snapshot(touched_accounts)
+            frames.extend(risk_frames)
         return PreparedBatch(
-            outcomes=outcomes,
-            events=all_events,
             journal=journal,
+            read_models=read_models,
             stream_ids=[i.stream_id for i in batch if i.stream_id],
             book_snapshots=self._book_snapshots(touched_books),
             risk_snapshot=risk_snapshot,
-            risk_frames=risk_frames,
+            halts=self._changed_halts(),
+            replies=replies,
+            frames=frames,
         )
 
     def _commit(self, prepared: PreparedBatch) -> None:
@@ -583,7 +599,7 @@ class Matcher:
         try:
             with transaction.atomic():
                 journal_write(prepared.journal)
-                orders = self.projector.apply(prepared.events)
+                self.projector.write(prepared.read_models)
         except DatabaseError:
             db_connection.close()  # this thread's; the next batch opens a new one
             raise
@@ -591,31 +607,23 @@ class Matcher:
             # Journaled: a restart must not apply these again, acknowledged or not.
             self.last_stream_id = max(self.last_stream_id, *map(stream_id_key, prepared.stream_ids))
             self.redis.xack(self.stream, keys.CONSUMER_GROUP, *prepared.stream_ids)
-        self._after_commit(prepared, orders)
-
-    def _after_commit(self, prepared: PreparedBatch, orders: dict[int, Order]) -> None:
-        frames: Frames = []
-        replies: list[tuple[str, str]] = []
-        for incoming, events in prepared.outcomes:
-            if incoming.want_reply:
-                reply = json.dumps(self._reply(events[0], orders))
-                replies.append((keys.reply(incoming.command.command_id), reply))
-            for event in events:
-                frames.extend(self._frames(event, incoming, orders))
         # Books first, then answers: a caller who has its answer reads a book that includes it.
         pipe = self.redis.pipeline(transaction=False)
         for key, snapshot in prepared.book_snapshots:
             pipe.set(key, snapshot)
         if prepared.risk_snapshot:
             pipe.hset(keys.risk_snapshot(self.shard), mapping=prepared.risk_snapshot)
-            frames.extend(prepared.risk_frames)
-        if self._halts_changed:
-            self._queue_halts_snapshot(pipe)
-        for reply_key, reply in replies:
+        halts_key = keys.halts_snapshot(self.shard)
+        for symbol, halt in prepared.halts:
+            if halt is None:
+                pipe.hdel(halts_key, symbol)
+            else:
+                pipe.hset(halts_key, symbol, halt)
+        for reply_key, reply in prepared.replies:
             pipe.lpush(reply_key, reply)
             pipe.expire(reply_key, REPLY_TTL_S)
         pipe.execute()
-        self.publisher.publish(frames)
+        self.publisher.publish(prepared.frames)
 
     # -- presentation -----------------------------------------------------------------------
 
@@ -885,15 +893,14 @@ class Matcher:
             pipe.hset(keys.halts_snapshot(self.shard), symbol, json.dumps(halt))
         pipe.execute()
 
-    def _queue_halts_snapshot(self, pipe: Any) -> None:
-        key = keys.halts_snapshot(self.shard)
-        for symbol in self._halts_changed:
-            halt = self._halts.get(symbol)
-            if halt is None:
-                pipe.hdel(key, symbol)
-            else:
-                pipe.hset(key, symbol, json.dumps(halt))
+    def _changed_halts(self) -> list[tuple[str, str | None]]:
+        """The halts changed since last asked, as stored for a desk's first paint."""
+        changed = [
+            (symbol, json.dumps(self._halts[symbol]) if symbol in self._halts else None)
+            for symbol in self._halts_changed
+        ]
         self._halts_changed.clear()
+        return changed
 
     def _risk_frame(
         self, event: RiskAlert | KillSwitchChanged | RiskLimitChanged | RiskListChanged

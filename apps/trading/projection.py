@@ -1,6 +1,10 @@
-"""Folds engine events into the order and fill read models, inside the journal transaction."""
+"""Folds engine events into the order, fill and position read models.
+
+The matcher folds a batch on its own thread, as it applies the batch to the engine, and the
+journal thread writes the result inside the batch's journal transaction."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Model
@@ -47,17 +51,27 @@ POSITION_KEY = ("account", "instrument")
 ORDER_INSERTED = _stored(Order)
 FILL_INSERTED = _stored(Fill)
 POSITION_INSERTED = _stored(Position)
+ORDER_CHANGED = ("order_id", *ORDER_UPDATED)
 
 
 def _values(row: Model, names: Sequence[str]) -> tuple[Any, ...]:
     return tuple(getattr(row, name) for name in names)
 
 
-def _fill_values(fill: Fill) -> tuple[Any, ...]:
-    # The order by its order id (resolved to its key in the insert), as new orders have none.
-    return tuple(
-        fill.order.order_id if name == "order_id" else getattr(fill, name) for name in FILL_INSERTED
-    )
+@dataclass(slots=True)
+class ReadModelChanges:
+    """What a batch of events does to the read models, as values taken when it was folded:
+    the journal thread writes them while the matcher folds the next batch into the same
+    in-memory rows."""
+
+    # In ORDER_INSERTED order.
+    new_orders: list[tuple[Any, ...]] = field(default_factory=list)
+    # The order id, then ORDER_UPDATED.
+    changed_orders: list[tuple[Any, ...]] = field(default_factory=list)
+    # In FILL_INSERTED order; the order by its order id (its key is resolved on insert).
+    new_fills: list[tuple[Any, ...]] = field(default_factory=list)
+    # In POSITION_INSERTED order: inserted, or updated where they exist.
+    positions: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class ReadModelProjector:
@@ -79,7 +93,16 @@ class ReadModelProjector:
         return self._instrument_ids[symbol]
 
     def apply(self, events: Sequence[Event]) -> dict[int, Order]:
-        """Project `events`; return every order they touched, by order id, as now stored."""
+        """Project `events` and write them (the caller holds the transaction); return every
+        order they touched, by order id, as now stored."""
+        orders, changes = self.fold(events)
+        self.write(changes)
+        return orders
+
+    def fold(self, events: Sequence[Event]) -> tuple[dict[int, Order], ReadModelChanges]:
+        """Apply `events` to the rows in memory; return every order they touched, by order id,
+        and the changes to write."""
+        accepted = {e.order_id for e in events if isinstance(e, OrderAccepted)}
         touched_ids = {
             oid
             for e in events
@@ -90,7 +113,7 @@ class ReadModelProjector:
                 if isinstance(e, OrderCancelled | OrderModified | OrderReduced | StopTriggered)
                 else ()
             )
-        }
+        } - accepted
         working = self._working
         orders: dict[int, Order] = {oid: working[oid] for oid in touched_ids if oid in working}
         if len(orders) < len(touched_ids):
@@ -98,7 +121,8 @@ class ReadModelProjector:
             missing = touched_ids - orders.keys()
             orders.update((o.order_id, o) for o in Order.objects.filter(order_id__in=missing))
         created: dict[int, Order] = {}
-        fills: list[Fill] = []
+        changes = ReadModelChanges()
+        touched_positions: dict[tuple[str, int], Position] = {}
         for event in events:
             if isinstance(event, OrderAccepted):
                 order = Order(
@@ -134,21 +158,23 @@ class ReadModelProjector:
                         Order.Status.FILLED if leaves == 0 else Order.Status.PARTIALLY_FILLED
                     )
                     order.updated_ts_ns = event.ts_ns
-                    fills.append(
-                        Fill(
-                            trade_id=event.trade_id,
-                            shard=self.shard,
-                            order=order,
-                            user_id=order.user_id,
-                            account=order.account,
-                            instrument_id=order.instrument_id,
-                            side=order.side,
-                            price_ticks=event.price_ticks,
-                            qty_lots=event.qty_lots,
-                            liquidity=liquidity,
-                            ts_ns=event.ts_ns,
-                        )
-                    )
+                    fill = {
+                        "trade_id": event.trade_id,
+                        "shard": self.shard,
+                        "order_id": order_id,
+                        "user_id": order.user_id,
+                        "account": order.account,
+                        "instrument_id": order.instrument_id,
+                        "side": order.side,
+                        "price_ticks": event.price_ticks,
+                        "qty_lots": event.qty_lots,
+                        "liquidity": liquidity,
+                        "ts_ns": event.ts_ns,
+                    }
+                    changes.new_fills.append(tuple(fill[name] for name in FILL_INSERTED))
+                    position = self._position(order.account, order.instrument_id)
+                    position.apply_fill(order.side, event.price_ticks, event.qty_lots, event.ts_ns)
+                    touched_positions[(order.account, order.instrument_id)] = position
             elif isinstance(event, OrderModified):
                 order = orders[event.order_id]
                 order.price_ticks = event.band_price_ticks or event.price_ticks
@@ -169,70 +195,78 @@ class ReadModelProjector:
                 order.status = Order.Status.CANCELLED
                 order.reason_code = event.reason
                 order.updated_ts_ns = event.ts_ns
-        updated = [o for oid, o in orders.items() if oid not in created]
-        positions = self._project_positions(fills) if fills else []
+        for order_id, order in orders.items():
+            if order_id in created:
+                changes.new_orders.append(_values(order, ORDER_INSERTED))
+            else:
+                changes.changed_orders.append(_values(order, ORDER_CHANGED))
+            if order.status in Order.OPEN_STATUSES:
+                working[order_id] = order
+            else:
+                working.pop(order_id, None)
+        changes.positions = [_values(p, POSITION_INSERTED) for p in touched_positions.values()]
+        return orders, changes
+
+    def _position(self, account: str, instrument_id: int) -> Position:
+        key = (account, instrument_id)
+        position = self._positions.get(key)
+        if position is None:
+            # Read once, the first time the matcher's life touches it.
+            position = Position.objects.filter(
+                account=account, instrument_id=instrument_id
+            ).first() or Position(account=account, instrument_id=instrument_id)
+            self._positions[key] = position
+        return position
+
+    @staticmethod
+    def write(changes: ReadModelChanges) -> None:
+        """Write a folded batch's changes; the caller holds the transaction."""
         if bulk.uses_arrays(Order):
             # Rows are found by order id, not by key: the new orders' keys are never read back.
-            new_orders = [_values(o, ORDER_INSERTED) for o in created.values()]
-            changed_orders = [_values(o, ("order_id", *ORDER_UPDATED)) for o in updated]
-            new_fills = [_fill_values(f) for f in fills]
-            changed_positions = [_values(p, POSITION_INSERTED) for p in positions]
             bulk.execute(
                 Order,
                 [
-                    bulk.insert(Order, ORDER_INSERTED, new_orders),
-                    bulk.update(Order, "order_id", ORDER_UPDATED, changed_orders),
+                    bulk.insert(Order, ORDER_INSERTED, changes.new_orders),
+                    bulk.update(Order, "order_id", ORDER_UPDATED, changes.changed_orders),
                     bulk.insert(
-                        Fill, FILL_INSERTED, new_fills, resolve=("order_id", Order, "order_id")
+                        Fill,
+                        FILL_INSERTED,
+                        changes.new_fills,
+                        resolve=("order_id", Order, "order_id"),
                     ),
-                    # New and existing positions alike: inserted, or updated where they exist.
                     bulk.upsert(
                         Position,
                         POSITION_INSERTED,
-                        changed_positions,
+                        changes.positions,
                         unique=POSITION_KEY,
                         updated=POSITION_UPDATED,
                     ),
                 ],
             )
-        else:
-            Order.objects.bulk_create(created.values())
-            if updated:
-                Order.objects.bulk_update(updated, ORDER_UPDATED)
-            # bulk_create returned the new orders' keys (SQLite supports it), so the fills'
-            # foreign keys resolve now.
-            Fill.objects.bulk_create(fills)
-            # New and existing positions alike: inserted, or updated where the row exists.
-            Position.objects.bulk_create(
-                positions,
-                update_conflicts=True,
-                unique_fields=POSITION_KEY,
-                update_fields=POSITION_UPDATED,
+            return
+        # Elsewhere (SQLite, the embedded default) with Django's own methods, on fresh
+        # instances: the ones in memory belong to the matcher's thread.
+        Order.objects.bulk_create(
+            Order(**dict(zip(ORDER_INSERTED, row, strict=True))) for row in changes.new_orders
+        )
+        for order_id, *values in changes.changed_orders:
+            Order.objects.filter(order_id=order_id).update(
+                **dict(zip(ORDER_UPDATED, values, strict=True))
             )
-        for order_id, order in orders.items():
-            if order.status in Order.OPEN_STATUSES:
-                working[order_id] = order
-            else:
-                working.pop(order_id, None)
-        return orders
-
-    def _project_positions(self, fills: list[Fill]) -> list[Position]:
-        """Apply `fills` to the positions; return those they changed."""
-        positions = self._positions
-        keys = {(f.account, f.instrument_id) for f in fills}
-        missing = keys - positions.keys()
-        if missing:
-            for stored in Position.objects.filter(
-                account__in={a for a, _ in missing}, instrument_id__in={i for _, i in missing}
-            ):
-                positions.setdefault((stored.account, stored.instrument_id), stored)
-        touched: dict[tuple[str, int], Position] = {}
-        for fill in fills:
-            key = (fill.account, fill.instrument_id)
-            position = positions.get(key)
-            if position is None:
-                position = Position(account=fill.account, instrument_id=fill.instrument_id)
-                positions[key] = position
-            position.apply_fill(fill.side, fill.price_ticks, fill.qty_lots, fill.ts_ns)
-            touched[key] = position
-        return list(touched.values())
+        if changes.new_fills:
+            fills = [dict(zip(FILL_INSERTED, row, strict=True)) for row in changes.new_fills]
+            keys = dict(
+                Order.objects.filter(order_id__in={f["order_id"] for f in fills}).values_list(
+                    "order_id", "pk"
+                )
+            )
+            Fill.objects.bulk_create(Fill(**(f | {"order_id": keys[f["order_id"]]})) for f in fills)
+        Position.objects.bulk_create(
+            [
+                Position(**dict(zip(POSITION_INSERTED, row, strict=True)))
+                for row in changes.positions
+            ],
+            update_conflicts=True,
+            unique_fields=POSITION_KEY,
+            update_fields=POSITION_UPDATED,
+        )
