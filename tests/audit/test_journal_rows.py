@@ -137,3 +137,31 @@ def test_journaled_rows_hold_their_payload_columns_and_verify() -> None:
     assert (rows[0].client_order_id, rows[1].reason) == ("ticket-1", "price_collar")
     result = chain_verify()
     assert (result.intact, result.heads[SHARD]) == (True, 3)
+
+
+AWKWARD_TEXT = [
+    "tab\there",
+    "line\nbreak",
+    "carriage\rreturn",
+    "back\\slash",
+    "\\N",
+    "\\.",
+    "ends with \\",
+    'Zürich "desk" ✓',
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", AWKWARD_TEXT)
+def test_text_that_copy_would_read_as_a_separator_or_escape_is_stored_as_given(text: str) -> None:
+    # The matcher writes COPY's text format itself: a tab, a line break or a backslash in any
+    # column must come back as it went in, and the chain must still verify.
+    payload = {"account": text, "symbol": text[:16], "client_order_id": text, "note": text}
+    entry = LogEntry(1, T0_NS, text, text, payload, text)
+    journal_append(SHARD, [entry], GENESIS_HASH)
+
+    row = EventRecord.objects.get(shard=SHARD, seq=1)
+    assert (row.kind, row.command_id, row.stream_id) == (text, text, text)
+    assert (row.account, row.symbol, row.client_order_id) == (text, text[:16], text)
+    assert row.payload == payload
+    assert chain_verify().intact
