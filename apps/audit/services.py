@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db import connections, router, transaction
 
 from apps.audit.models import ChainLock, EventRecord, RetentionCheckpoint
@@ -73,6 +74,17 @@ _canonical_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ens
 
 def canonical_json(value: Any) -> str:
     return _canonical_encoder.encode(value)
+
+
+def payload_canonical_json(payload: dict[str, Any]) -> str:
+    """`canonical_json` of a matcher's payload, byte for byte (a property test holds it to
+    that), several times faster. Payloads hold no floats, whose spelling orjson and the
+    standard library do not share (money and quantities are integers)."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        # An integer beyond 64 bits, or a key that is not a string: orjson refuses both.
+        return canonical_json(payload)
 
 
 _dumps_text = json.JSONEncoder(ensure_ascii=False).encode
@@ -207,7 +219,7 @@ def journal_prepare(shard: int, entries: Iterable[LogEntry], prev_hash: str) -> 
     sha256 = hashlib.sha256
     shard_text = _copy_text(shard)
     for entry in entries:
-        payload_json = canonical_json(entry.payload)
+        payload_json = payload_canonical_json(entry.payload)
         body = hashed_body(shard, entry, payload_json)
         row_hash = sha256((prev_hash + body).encode()).hexdigest()
         columns = record_columns(entry.payload)
