@@ -156,6 +156,7 @@ AWKWARD_TEXT = [
     "\\.",
     "ends with \\",
     'Zürich "desk" ✓',
+    "control\x01character",
 ]
 
 
