@@ -17,6 +17,7 @@ When the matcher closes the pipe, or dies, the child sends what it has and exits
 
 import asyncio
 import multiprocessing
+import pickle
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -50,12 +51,18 @@ class Publisher:
         self._process.start()
         receiver.close()  # the child's end
 
-    def publish(self, frames: Frames) -> None:
-        """Send a batch's (group, frame) pairs to the publisher process, in order."""
-        if not frames:
+    @staticmethod
+    def pack(frames: Frames) -> bytes:
+        """A batch's (group, frame) pairs as `publish` sends them: packed beforehand, on the
+        matcher's thread, so that the journal thread only writes them to the pipe."""
+        return pickle.dumps(frames, pickle.HIGHEST_PROTOCOL) if frames else b""
+
+    def publish(self, packed: bytes) -> None:
+        """Send a batch's packed frames to the publisher process, in order."""
+        if not packed:
             return
         try:
-            self._sender.send(frames)
+            self._sender.send_bytes(packed)
         except OSError as exc:
             # The child is gone. The fan-out is lossy by design (a desk that misses frames
             # resyncs from the snapshots), so a new child takes over from this batch on.
@@ -63,7 +70,7 @@ class Publisher:
             self._sender.close()
             self._process.join(CLOSE_TIMEOUT_S)
             self._start()
-            self._sender.send(frames)
+            self._sender.send_bytes(packed)
 
     def close(self) -> None:
         """Let the child send what it has, then wait for it to exit."""

@@ -170,7 +170,8 @@ class PreparedBatch:
     halts: list[tuple[str, str | None]]
     # Reply keys and the answers waiting callers read there.
     replies: list[tuple[str, str]]
-    frames: Frames
+    # The frames for the desks, packed for the publisher.
+    frames: bytes
 
 
 class Matcher:
@@ -589,7 +590,7 @@ class Matcher:
             risk_snapshot=risk_snapshot,
             halts=self._changed_halts(),
             replies=replies,
-            frames=frames,
+            frames=Publisher.pack(frames),
         )
 
     def _commit(self, prepared: PreparedBatch) -> None:
