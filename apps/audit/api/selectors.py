@@ -39,15 +39,15 @@ def events_matching(filters: EventFilters) -> QuerySet[EventRecord]:
         rows = rows.filter(ts_ns__lt=filters.to_ns)
     if filters.symbol:
         rows = rows.filter(symbol=filters.symbol)
+    # The redundant "not blank" and "not null" repeat the partial indexes' conditions word for
+    # word, which SQLite needs before it uses a partial index (PostgreSQL proves them itself).
     if filters.account:
-        rows = rows.filter(account=filters.account)
+        rows = rows.filter(account=filters.account).exclude(account="")
     if filters.actor_user_id is not None:
-        rows = rows.filter(actor_user_id=filters.actor_user_id)
+        rows = rows.filter(actor_user_id=filters.actor_user_id, actor_user_id__isnull=False)
     if filters.order_id is not None:
-        rows = rows.filter(order_id=filters.order_id)
+        rows = rows.filter(order_id=filters.order_id, order_id__isnull=False)
     if filters.client_order_id:
-        # The redundant "not blank" repeats the partial index's condition word for word, which
-        # SQLite needs before it uses a partial index (PostgreSQL proves it by itself).
         rows = rows.filter(client_order_id=filters.client_order_id).exclude(client_order_id="")
     if len(filters.kinds) == 1:
         rows = rows.filter(kind=filters.kinds[0])
@@ -162,7 +162,9 @@ def order_life(order_id: int) -> OrderLife:
     looked up there too, bounded to the order's shard, instrument and lifetime.
     """
     own_rows: list[Row] = list(
-        EventRecord.objects.filter(order_id=order_id).order_by("shard", "seq").values(*ROW_FIELDS)
+        EventRecord.objects.filter(order_id=order_id, order_id__isnull=False)
+        .order_by("shard", "seq")
+        .values(*ROW_FIELDS)
     )
     rows = {_by_log_position(row): row for row in own_rows}
     # Only an accepted order can rest and be a maker. (A cancel naming an unknown id leaves a
