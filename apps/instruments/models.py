@@ -1,7 +1,20 @@
+import functools
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+
+
+# The matcher writes the same few hundred prices, near the touch, into every batch's frames.
+@functools.lru_cache(maxsize=65536)
+def _ticks_to_price(tick_size: Decimal, ticks: int) -> Decimal:
+    exponent = min(int(tick_size.normalize().as_tuple().exponent), 0)
+    return (tick_size * ticks).quantize(Decimal(1).scaleb(exponent))
+
+
+@functools.lru_cache(maxsize=65536)
+def _price_text(tick_size: Decimal, ticks: int) -> str:
+    return str(_ticks_to_price(tick_size, ticks))
 
 
 class Instrument(models.Model):
@@ -60,8 +73,11 @@ class Instrument(models.Model):
 
     def ticks_to_price(self, ticks: int) -> Decimal:
         """The price of `ticks`, written with as many decimals as the tick has."""
-        exponent = min(int(self.tick_size.normalize().as_tuple().exponent), 0)
-        return (self.tick_size * ticks).quantize(Decimal(1).scaleb(exponent))
+        return _ticks_to_price(self.tick_size, ticks)
+
+    def price_text(self, ticks: int) -> str:
+        """`ticks_to_price` as the API and the desks write it."""
+        return _price_text(self.tick_size, ticks)
 
     def quantity_to_lots(self, quantity: int) -> int | None:
         lots, remainder = divmod(quantity, self.lot_size)

@@ -1,5 +1,6 @@
 """Reads of the order and fill read models, shaped as the API and the desk show them."""
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,12 +12,15 @@ from apps.instruments.models import Instrument
 from apps.trading.models import Fill, Order, Position
 
 
+# An order's creation time is written into every frame about the order, and a trade's time
+# into each of its frames.
+@functools.lru_cache(maxsize=8192)
 def ns_to_iso(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _price_or_none(instrument: Instrument, ticks: int) -> str | None:
-    return str(instrument.ticks_to_price(ticks)) if ticks else None
+    return instrument.price_text(ticks) if ticks else None
 
 
 def order_as_dict(order: Order, instrument: Instrument) -> dict[str, Any]:
@@ -35,7 +39,7 @@ def order_as_dict(order: Order, instrument: Instrument) -> dict[str, Any]:
         "quantity": instrument.lots_to_quantity(order.qty_lots),
         "filled_quantity": instrument.lots_to_quantity(order.filled_lots),
         "leaves_quantity": instrument.lots_to_quantity(order.leaves_lots),
-        "status": order.status,
+        "status": str(order.status),
         "reason_code": order.reason_code,
         "created_at": ns_to_iso(order.created_ts_ns),
     }
@@ -47,7 +51,7 @@ def fill_as_dict(fill: Fill, instrument: Instrument) -> dict[str, Any]:
         "order_id": fill.order.order_id,
         "symbol": instrument.symbol,
         "side": fill.side,
-        "price": str(instrument.ticks_to_price(fill.price_ticks)),
+        "price": instrument.price_text(fill.price_ticks),
         "quantity": instrument.lots_to_quantity(fill.qty_lots),
         "liquidity": fill.liquidity,
         "ts": ns_to_iso(fill.ts_ns),

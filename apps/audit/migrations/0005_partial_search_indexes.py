@@ -4,34 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0004_search_indexes'),
+        ("audit", "0004_search_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='eventrecord',
-            name='eventrecord_order_idx',
+            model_name="eventrecord",
+            name="eventrecord_order_idx",
         ),
         migrations.RemoveIndex(
-            model_name='eventrecord',
-            name='eventrecord_account_time_idx',
+            model_name="eventrecord",
+            name="eventrecord_account_time_idx",
         ),
         migrations.RemoveIndex(
-            model_name='eventrecord',
-            name='eventrecord_actor_time_idx',
+            model_name="eventrecord",
+            name="eventrecord_actor_time_idx",
         ),
         migrations.AddIndex(
-            model_name='eventrecord',
-            index=models.Index(condition=models.Q(('order_id__isnull', False)), fields=['order_id'], name='eventrecord_order_idx'),
+            model_name="eventrecord",
+            index=models.Index(
+                condition=models.Q(("order_id__isnull", False)),
+                fields=["order_id"],
+                name="eventrecord_order_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='eventrecord',
-            index=models.Index(condition=models.Q(('account', ''), _negated=True), fields=['account', 'ts_ns', 'shard', 'seq'], name='eventrecord_account_time_idx'),
+            model_name="eventrecord",
+            index=models.Index(
+                condition=models.Q(("account", ""), _negated=True),
+                fields=["account", "ts_ns", "shard", "seq"],
+                name="eventrecord_account_time_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='eventrecord',
-            index=models.Index(condition=models.Q(('actor_user_id__isnull', False)), fields=['actor_user_id', 'ts_ns', 'shard', 'seq'], name='eventrecord_actor_time_idx'),
+            model_name="eventrecord",
+            index=models.Index(
+                condition=models.Q(("actor_user_id__isnull", False)),
+                fields=["actor_user_id", "ts_ns", "shard", "seq"],
+                name="eventrecord_actor_time_idx",
+            ),
         ),
     ]
