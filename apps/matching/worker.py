@@ -5,12 +5,15 @@ by one to the engine, journals the batch (commands, events and read models) in o
 transaction, then acknowledges the stream entries, answers waiting callers, stores the book
 snapshots and publishes to the desks. Nothing leaves before the journal commit.
 
-Two threads share the work. The matcher's own thread reads, applies and prepares a batch (its
-log rows hashed, its book and risk snapshots taken); the journal thread writes it, commits,
-acknowledges and publishes. While batch N commits, batch N+1 is applied and prepared; it is
-handed over only once N has committed, so at most one batch is in flight, and batches commit
-in order. If a batch in flight fails to commit or to be acknowledged, the engine is ahead of
-the journal: it is thrown away and rebuilt from the journal, as after a crash.
+Three threads share the work. The matcher's own thread reads, applies and prepares a batch
+(its log rows hashed and formatted, its read models folded, its frames and answers built);
+the journal thread writes it and commits; the publish thread then acknowledges it, answers
+and publishes. While batch N commits, batch N+1 is applied and prepared; it is handed over
+only once N has committed, so at most one batch is being journaled, and batches commit in
+order. The publish thread takes batches in the same order, each once it has committed, so
+N's answers go out while N+1 is being written. If a batch fails to commit or to be
+acknowledged, the engine is ahead of what the journal and the stream say: it is thrown away
+and rebuilt from the journal, as after a crash.
 """
 
 import contextlib
@@ -20,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -203,7 +206,10 @@ class Matcher:
         self._backoff_s = MIN_BACKOFF_S
         self._known_users: set[int] = set()
         self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix=f"journal-{shard}")
+        self._publish_thread = ThreadPoolExecutor(1, thread_name_prefix=f"publish-{shard}")
+        # The last batch handed over: its journal commit, and its acknowledgement and fan-out.
         self._in_flight: Future[None] | None = None
+        self._publishing: Future[None] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -247,6 +253,7 @@ class Matcher:
         finally:
             self._close_journal_connection()
             self._journal_thread.shutdown()
+            self._publish_thread.shutdown()
             self.publisher.close()
 
     def _close_journal_connection(self) -> None:
@@ -256,17 +263,31 @@ class Matcher:
             self._journal_thread.submit(lambda: db_connection.close()).result()
 
     def settle(self) -> None:
-        """Wait until the batch in flight is journaled, acknowledged and published.
+        """Wait until every batch handed over is journaled, acknowledged and published.
 
-        Raises CommitFailed if it was not: the engine then holds commands the journal does not.
+        Raises CommitFailed if one was not: the engine then holds commands the journal does
+        not, or the stream does not know were journaled.
         """
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is None:
-            return
-        try:
-            in_flight.result()
-        except (DatabaseError, redis.RedisError) as exc:
-            raise CommitFailed(f"shard {self.shard}: the batch in flight failed: {exc}") from exc
+        stages = [f for f in (self._in_flight, self._publishing) if f is not None]
+        self._in_flight = self._publishing = None
+        wait(stages)
+        for stage in stages:
+            try:
+                stage.result()
+            except (DatabaseError, redis.RedisError) as exc:
+                raise CommitFailed(f"shard {self.shard}: a batch in flight failed: {exc}") from exc
+
+    def _settle_journal(self) -> None:
+        """Wait until the last batch handed over is journaled; its acknowledgement may still
+        be under way. Raises CommitFailed as `settle` does, once both stages have stopped."""
+        if self._in_flight is not None:
+            wait([self._in_flight])
+            if self._in_flight.exception() is None:
+                self._in_flight = None
+        if self._in_flight is not None or (
+            self._publishing is not None and self._publishing.done()
+        ):
+            self.settle()
 
     def recover(self) -> None:
         """Rebuild the engine: the latest snapshot, then the journaled commands after it.
@@ -533,8 +554,12 @@ class Matcher:
         """Apply `batch` and hand it to the journal thread once the batch before it is
         journaled (raises CommitFailed if that one failed)."""
         prepared = self._prepare(batch)
-        self.settle()
-        self._in_flight = self._journal_thread.submit(self._commit, prepared)
+        self._settle_journal()
+        journaled = self._journal_thread.submit(self._journal, prepared)
+        self._in_flight = journaled
+        self._publishing = self._publish_thread.submit(
+            self._publish, prepared, journaled, self._publishing
+        )
         self._commands_since_snapshot += len(batch)
         if self._commands_since_snapshot >= self.snapshot_every:
             self.settle()
@@ -593,10 +618,10 @@ class Matcher:
             frames=Publisher.pack(frames),
         )
 
-    def _commit(self, prepared: PreparedBatch) -> None:
-        """On the journal thread: journal the batch, then acknowledge, answer and publish."""
+    def _journal(self, prepared: PreparedBatch) -> None:
+        """On the journal thread: write the batch and commit."""
         # Journal before acknowledge: the log rows and the read models derived from them
-        # commit together, and nothing below runs unless they did.
+        # commit together, and nothing is acknowledged or published unless they did.
         try:
             with transaction.atomic():
                 journal_write(prepared.journal)
@@ -607,6 +632,17 @@ class Matcher:
         if prepared.stream_ids:
             # Journaled: a restart must not apply these again, acknowledged or not.
             self.last_stream_id = max(self.last_stream_id, *map(stream_id_key, prepared.stream_ids))
+
+    def _publish(
+        self, prepared: PreparedBatch, journaled: Future[None], previous: Future[None] | None
+    ) -> None:
+        """On the publish thread: once the batch is journaled, acknowledge, answer and
+        publish it. A batch before it that failed fails this one too, so that the last batch
+        handed over always tells whether everything before it went out."""
+        if previous is not None:
+            previous.result()
+        journaled.result()
+        if prepared.stream_ids:
             self.redis.xack(self.stream, keys.CONSUMER_GROUP, *prepared.stream_ids)
         # Books first, then answers: a caller who has its answer reads a book that includes it.
         pipe = self.redis.pipeline(transaction=False)
@@ -629,7 +665,7 @@ class Matcher:
     # -- presentation -----------------------------------------------------------------------
 
     def _price(self, symbol: str, ticks: int) -> str:
-        return str(self._instruments[symbol].ticks_to_price(ticks))
+        return self._instruments[symbol].price_text(ticks)
 
     def _qty(self, symbol: str, lots: int) -> int:
         return self._instruments[symbol].lots_to_quantity(lots)
