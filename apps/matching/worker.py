@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+import orjson
 import redis
 import structlog
 from django.conf import settings
@@ -160,19 +161,20 @@ class Incoming:
 @dataclass(slots=True)
 class PreparedBatch:
     """A batch applied to the engine and folded into the read models, with everything the
-    journal thread needs to write and publish it: nothing in here reads the engine again."""
+    journal and publish threads need to write and publish it: nothing in here reads the
+    engine again."""
 
     journal: JournalBatch
     read_models: ReadModelChanges
     stream_ids: list[str]
-    # Redis keys and values of the books the batch changed, as they stood after it.
-    book_snapshots: list[tuple[str, str]]
+    # Redis keys and values (JSON) of the books the batch changed, as they stood after it.
+    book_snapshots: list[tuple[str, bytes]]
     # The touched accounts' figures for the console.
-    risk_snapshot: dict[str, str]
+    risk_snapshot: dict[str, bytes]
     # The halts the batch changed: symbol, and the halt as published (None: lifted).
     halts: list[tuple[str, str | None]]
-    # Reply keys and the answers waiting callers read there.
-    replies: list[tuple[str, str]]
+    # Reply keys and the answers (JSON) waiting callers read there.
+    replies: list[tuple[str, bytes]]
     # The frames for the desks, packed for the publisher.
     frames: bytes
 
@@ -595,15 +597,15 @@ class Matcher:
         self.head_hash = journal.head_hash
         orders, read_models = self.projector.fold(all_events)
         frames: Frames = []
-        replies: list[tuple[str, str]] = []
+        replies: list[tuple[str, bytes]] = []
         for incoming, events in outcomes:
             if incoming.want_reply:
-                reply = json.dumps(self._reply(events[0], orders))
+                reply = orjson.dumps(self._reply(events[0], orders))
                 replies.append((keys.reply(incoming.command.command_id), reply))
             for event in events:
                 frames.extend(self._frames(event, incoming, orders))
         touched_accounts = self.engine.risk.drain_touched()
-        risk_snapshot: dict[str, str] = {}
+        risk_snapshot: dict[str, bytes] = {}
         if touched_accounts:
             risk_snapshot, risk_frames = self._risk_snapshot(touched_accounts)
             frames.extend(risk_frames)
@@ -1028,7 +1030,7 @@ class Matcher:
             "automatic": kill["automatic"],
         }
 
-    def _risk_snapshot(self, accounts: list[str]) -> tuple[dict[str, str], Frames]:
+    def _risk_snapshot(self, accounts: list[str]) -> tuple[dict[str, bytes], Frames]:
         """The touched accounts' figures (and the kill switches) as stored for a console's
         first paint, and the frames that tell the open consoles."""
         views = {account: self.risk_view(account) for account in accounts}
@@ -1038,8 +1040,8 @@ class Matcher:
             "accounts": {a: self._kill_view(k) for a, k in switches["accounts"].items()},
             "traders": {u: self._kill_view(k) for u, k in switches["traders"].items()},
         }
-        mapping = {account: json.dumps(view) for account, view in views.items()}
-        mapping[keys.KILL_SWITCHES_FIELD] = json.dumps(kill_switches)
+        mapping = {account: orjson.dumps(view) for account, view in views.items()}
+        mapping[keys.KILL_SWITCHES_FIELD] = orjson.dumps(kill_switches)
         frames: Frames = [
             (keys.risk_group(), {"type": "risk.account", "account": v}) for v in views.values()
         ]
@@ -1108,9 +1110,9 @@ class Matcher:
         if snapshots:
             self.redis.mset(dict(snapshots))
 
-    def _book_snapshots(self, symbols: Iterable[str]) -> list[tuple[str, str]]:
+    def _book_snapshots(self, symbols: Iterable[str]) -> list[tuple[str, bytes]]:
         """The Redis keys and values of these books as they stand."""
         return [
-            (keys.book_snapshot(self.shard, symbol), json.dumps(self.book_snapshot(symbol)))
+            (keys.book_snapshot(self.shard, symbol), orjson.dumps(self.book_snapshot(symbol)))
             for symbol in symbols
         ]
