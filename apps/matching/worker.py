@@ -344,16 +344,36 @@ class Matcher:
 
     def snapshot(self) -> None:
         """Store the engine's state as of the journal's head (called with no batch in flight)."""
-        EngineSnapshot.objects.create(
+        self._store_snapshot(self._snapshot_row())
+
+    def _snapshot_row(self) -> EngineSnapshot:
+        """The engine's state now, between batches, as a row still to be stored."""
+        self._commands_since_snapshot = 0
+        return EngineSnapshot(
             shard=self.shard,
             seq=self.engine.seq,
             head_hash=self.head_hash,
-            last_stream_id="{}-{}".format(*self.last_stream_id),
             last_ts_ns=self._last_ts_ns,
             state=self.engine.snapshot(),
         )
-        self._commands_since_snapshot = 0
-        log.info("matcher_snapshot", shard=self.shard, seq=self.engine.seq)
+
+    def _store_snapshot(self, row: EngineSnapshot) -> None:
+        # The stream position as of the last journaled batch, which the row's seq covers.
+        row.last_stream_id = "{}-{}".format(*self.last_stream_id)
+        row.save(force_insert=True)
+        log.info("matcher_snapshot", shard=self.shard, seq=row.seq)
+
+    def _store_snapshot_once_journaled(self, row: EngineSnapshot, journaled: Future[None]) -> None:
+        """On the journal thread, after the batch the row follows: store it if that batch
+        committed. A snapshot that cannot be stored is not lost work (the next start replays
+        more of the log), so its own failure is only logged."""
+        journaled.result()
+        try:
+            with transaction.atomic():
+                self._store_snapshot(row)
+        except DatabaseError as exc:
+            db_connection.close()
+            log.warning("matcher_snapshot_failed", shard=self.shard, seq=row.seq, error=str(exc))
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -564,8 +584,12 @@ class Matcher:
         )
         self._commands_since_snapshot += len(batch)
         if self._commands_since_snapshot >= self.snapshot_every:
-            self.settle()
-            self.snapshot()
+            # Taken here, between batches, and stored by the journal thread once this batch
+            # has committed: serialising and writing a large state took a few hundred ms,
+            # which every order waited out while the matcher's thread did it.
+            self._in_flight = self._journal_thread.submit(
+                self._store_snapshot_once_journaled, self._snapshot_row(), journaled
+            )
 
     def _prepare(self, batch: list[Incoming]) -> PreparedBatch:
         entries: list[LogEntry] = []
