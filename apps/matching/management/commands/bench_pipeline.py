@@ -69,6 +69,9 @@ READER_WINDOW = 64
 # An open-loop run is cut once its backlog would take this long to drain at the measured
 # throughput: past that point it measures only the queue it built, which grows without end.
 CUT_BACKLOG_S = 3.0
+# A rate is sustained if the run ends with less than this much of it still queued: a queue
+# that keeps growing is a rate the pipeline does not keep up with, cut or not.
+SUSTAINED_BACKLOG_S = 0.25
 MIN_CUT_BACKLOG = 2000
 # While the client keeps the queue full it looks at the group's progress this often.
 FLOOD_POLL_S = 0.005
@@ -228,10 +231,12 @@ class Sender:
         acknowledged = self.acknowledged() - acknowledged_before
         return acknowledged, time.monotonic() - started, starved
 
-    def open_loop(self, rate: float, seconds: float, cut_backlog: int) -> tuple[int, float, bool]:
+    def open_loop(
+        self, rate: float, seconds: float, cut_backlog: int
+    ) -> tuple[int, float, bool, int]:
         """Send at `rate` commands/s whatever the matcher does, for `seconds` or until the
         backlog passes `cut_backlog`. Returns the first position sent, the time spent sending,
-        and whether the run was cut."""
+        whether the run was cut, and the backlog it left."""
         first = self.sent
         self.workload.ensure(first, math.ceil(rate * seconds) + 1)
         started = time.monotonic()
@@ -252,7 +257,7 @@ class Sender:
                 self.send(min(due - self.sent, SEND_CHUNK))
             else:
                 time.sleep(min(1 / rate, 0.001))
-        return first, time.monotonic() - started, cut
+        return first, time.monotonic() - started, cut, self.sent - self.acknowledged()
 
 
 # -- the desk's configuration ------------------------------------------------------------------
@@ -381,6 +386,11 @@ class LatencyRun:
     cut: bool
     first: int
     last: int  # one past the last position sent
+    backlog: int  # queued when the sending stopped
+
+    @property
+    def sustained(self) -> bool:
+        return not self.cut and self.backlog <= self.rate * SUSTAINED_BACKLOG_S
 
 
 @dataclass(slots=True, frozen=True)
@@ -601,12 +611,18 @@ class Command(BaseCommand):
         at_target = latencies(target, workload, sender, arrivals)
         at_half = latencies(half, workload, sender, arrivals)
         for run, figures in ((target, at_target), (half, at_half)):
-            verdict = (
-                f"cut after {run.sent_s:.1f}s, the backlog passed {cut_backlog:,}: this rate is "
-                f"not sustained, the latency grows with the queue"
-                if run.cut
-                else f"sent for {run.sent_s:.1f}s"
-            )
+            if run.cut:
+                verdict = (
+                    f"cut after {run.sent_s:.1f}s, the backlog passed {cut_backlog:,}: this rate "
+                    "is not sustained, the latency grows with the queue"
+                )
+            elif not run.sustained:
+                verdict = (
+                    f"sent for {run.sent_s:.1f}s, leaving {run.backlog:,} queued: this rate is "
+                    "not sustained, the latency grows with the queue"
+                )
+            else:
+                verdict = f"sent for {run.sent_s:.1f}s"
             self.stdout.write(
                 f"open loop at {run.rate:,.0f} commands/s: {run.sent:,} sent, {verdict}; ack "
                 f"latency over {figures.samples:,} replies: p50 {figures.p50_ms}ms p90 "
@@ -647,7 +663,7 @@ class Command(BaseCommand):
                     "ack_p50_ms": finite_or_none(at_target.p50_ms),
                     "ack_p99_ms": finite_or_none(at_target.p99_ms),
                     "ack_rate": round(target.rate),
-                    "ack_rate_sustained": not target.cut,
+                    "ack_rate_sustained": target.sustained,
                     "ack_p99_ms_at_half_throughput": finite_or_none(at_half.p99_ms),
                 }
             )
@@ -656,8 +672,8 @@ class Command(BaseCommand):
     def _open_loop(
         self, sender: Sender, rate: float, seconds: float, cut_backlog: int
     ) -> LatencyRun:
-        first, sent_s, cut = sender.open_loop(rate, seconds, cut_backlog)
-        run = LatencyRun(rate, sender.sent - first, sent_s, cut, first, sender.sent)
+        first, sent_s, cut, backlog = sender.open_loop(rate, seconds, cut_backlog)
+        run = LatencyRun(rate, sender.sent - first, sent_s, cut, first, sender.sent, backlog)
         if not sender.wait_drained():
             raise CommandError(f"the open-loop run at {rate:,.0f}/s did not drain")
         return run
