@@ -209,6 +209,11 @@ class Matcher:
         self._known_users: set[int] = set()
         self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix=f"journal-{shard}")
         self._publish_thread = ThreadPoolExecutor(1, thread_name_prefix=f"publish-{shard}")
+        # Snapshots are stored on a connection of their own, beside the journal's batches.
+        self._snapshot_thread = ThreadPoolExecutor(1, thread_name_prefix=f"snapshot-{shard}")
+        self._snapshotting: Future[None] | None = None
+        # The stream entries handed to the journal so far: what a snapshot taken now covers.
+        self._handed_stream_id = (0, 0)
         # The last batch handed over: its journal commit, and its acknowledgement and fan-out.
         self._in_flight: Future[None] | None = None
         self._publishing: Future[None] | None = None
@@ -256,13 +261,15 @@ class Matcher:
             self._close_journal_connection()
             self._journal_thread.shutdown()
             self._publish_thread.shutdown()
+            self._snapshot_thread.shutdown()
             self.publisher.close()
 
     def _close_journal_connection(self) -> None:
         # Django's connections are per thread: this one is closed on the thread that owns it.
         # A connection the database already dropped may complain: it is closed all the same.
-        with contextlib.suppress(DatabaseError):
-            self._journal_thread.submit(lambda: db_connection.close()).result()
+        for thread in (self._journal_thread, self._snapshot_thread):
+            with contextlib.suppress(DatabaseError):
+                thread.submit(lambda: db_connection.close()).result()
 
     def settle(self) -> None:
         """Wait until every batch handed over is journaled, acknowledged and published.
@@ -270,8 +277,10 @@ class Matcher:
         Raises CommitFailed if one was not: the engine then holds commands the journal does
         not, or the stream does not know were journaled.
         """
-        stages = [f for f in (self._in_flight, self._publishing) if f is not None]
-        self._in_flight = self._publishing = None
+        stages = [
+            f for f in (self._in_flight, self._publishing, self._snapshotting) if f is not None
+        ]
+        self._in_flight = self._publishing = self._snapshotting = None
         wait(stages)
         for stage in stages:
             try:
@@ -353,20 +362,19 @@ class Matcher:
             shard=self.shard,
             seq=self.engine.seq,
             head_hash=self.head_hash,
+            last_stream_id="{}-{}".format(*max(self.last_stream_id, self._handed_stream_id)),
             last_ts_ns=self._last_ts_ns,
             state=self.engine.snapshot(),
         )
 
     def _store_snapshot(self, row: EngineSnapshot) -> None:
-        # The stream position as of the last journaled batch, which the row's seq covers.
-        row.last_stream_id = "{}-{}".format(*self.last_stream_id)
         row.save(force_insert=True)
         log.info("matcher_snapshot", shard=self.shard, seq=row.seq)
 
     def _store_snapshot_once_journaled(self, row: EngineSnapshot, journaled: Future[None]) -> None:
-        """On the journal thread, after the batch the row follows: store it if that batch
-        committed. A snapshot that cannot be stored is not lost work (the next start replays
-        more of the log), so its own failure is only logged."""
+        """On the snapshot thread, once the batch the row follows is journaled: store it if
+        that batch committed. A snapshot that cannot be stored is not lost work (the next
+        start replays more of the log), so its own failure is only logged."""
         journaled.result()
         try:
             with transaction.atomic():
@@ -454,7 +462,8 @@ class Matcher:
                 self.engine = Engine(self.shard, order_id_base=self.shard * ORDER_ID_SPAN)
                 self.projector = ReadModelProjector(self.shard)
                 self.head_hash = GENESIS_HASH
-                self.last_stream_id = (0, 0)
+                # Handed over is not journaled: only what the journal holds counts now.
+                self.last_stream_id = self._handed_stream_id = (0, 0)
                 self.recover()
                 # The halts as the journal has them, not as a batch that never landed did.
                 self._restore_halts()
@@ -582,12 +591,20 @@ class Matcher:
         self._publishing = self._publish_thread.submit(
             self._publish, prepared, journaled, self._publishing
         )
+        if prepared.stream_ids:
+            self._handed_stream_id = max(
+                self._handed_stream_id, *map(stream_id_key, prepared.stream_ids)
+            )
         self._commands_since_snapshot += len(batch)
-        if self._commands_since_snapshot >= self.snapshot_every:
-            # Taken here, between batches, and stored by the journal thread once this batch
-            # has committed: serialising and writing a large state took a few hundred ms,
-            # which every order waited out while the matcher's thread did it.
-            self._in_flight = self._journal_thread.submit(
+        if self._commands_since_snapshot >= self.snapshot_every and (
+            self._snapshotting is None or self._snapshotting.done()
+        ):
+            # Taken here, between batches, and stored on a thread and connection of its own
+            # once this batch has committed: serialising and writing a day's state takes a
+            # few hundred ms, which every order waited out while the matcher's thread (and
+            # then the journal's) did it. (One that failed followed a batch that failed,
+            # which the journal's own result reports.)
+            self._snapshotting = self._snapshot_thread.submit(
                 self._store_snapshot_once_journaled, self._snapshot_row(), journaled
             )
 
