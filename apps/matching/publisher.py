@@ -1,7 +1,7 @@
 """Fan-out to the channel layer, in a process of its own.
 
 The channel layer costs a few Redis round trips per group and batch, driven by an asyncio loop.
-In the matcher's process that work would hold the interpreter lock the matcher's two threads
+In the matcher's process that work would hold the interpreter lock the matcher's threads
 need, and it measured about a third of a small batch's acknowledgement latency. So the matcher
 hands each batch's frames down a pipe, after the journal commit, and goes on; a child process
 sends them. The pipe keeps the order: every group sees its frames in the order the matcher
@@ -16,8 +16,11 @@ When the matcher closes the pipe, or dies, the child sends what it has and exits
 """
 
 import asyncio
+import contextlib
 import multiprocessing
 import pickle
+import queue
+import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -32,12 +35,22 @@ log = structlog.get_logger(__name__)
 FRAMES_MESSAGE_TYPE = "desk.frames"
 Frames = list[tuple[str, dict[str, Any]]]
 CLOSE_TIMEOUT_S = 10.0
+# Batches of frames waiting for the pipe. A child this far behind is not keeping up, and the
+# fan-out is lossy by design: later batches are dropped until it catches up.
+MAX_QUEUED_BATCHES = 1000
 
 
 class Publisher:
+    """The matcher's end of the pipe. Writes go through a thread of their own, so that a
+    child that is behind (the pipe full) holds up the desks' frames, not the acknowledgements
+    and answers of the batches after them."""
+
     def __init__(self) -> None:
         self._layer_config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER]
+        self._queue: queue.Queue[bytes | None] = queue.Queue(MAX_QUEUED_BATCHES)
         self._start()
+        self._writer = threading.Thread(target=self._write_all, name="publisher-pipe", daemon=True)
+        self._writer.start()
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -58,22 +71,31 @@ class Publisher:
         return pickle.dumps(frames, pickle.HIGHEST_PROTOCOL) if frames else b""
 
     def publish(self, packed: bytes) -> None:
-        """Send a batch's packed frames to the publisher process, in order."""
+        """Queue a batch's packed frames for the publisher process, in order."""
         if not packed:
             return
         try:
-            self._sender.send_bytes(packed)
-        except OSError as exc:
-            # The child is gone. The fan-out is lossy by design (a desk that misses frames
-            # resyncs from the snapshots), so a new child takes over from this batch on.
-            log.warning("publisher_restarted", error=str(exc))
-            self._sender.close()
-            self._process.join(CLOSE_TIMEOUT_S)
-            self._start()
-            self._sender.send_bytes(packed)
+            self._queue.put_nowait(packed)
+        except queue.Full:
+            log.warning("publisher_behind", queued=MAX_QUEUED_BATCHES)
+
+    def _write_all(self) -> None:
+        while (packed := self._queue.get()) is not None:
+            try:
+                self._sender.send_bytes(packed)
+            except OSError as exc:
+                # The child is gone. A new child takes over from this batch on.
+                log.warning("publisher_restarted", error=str(exc))
+                self._sender.close()
+                self._process.join(CLOSE_TIMEOUT_S)
+                self._start()
+                self._sender.send_bytes(packed)
 
     def close(self) -> None:
         """Let the child send what it has, then wait for it to exit."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=CLOSE_TIMEOUT_S)
+        self._writer.join(CLOSE_TIMEOUT_S)
         self._sender.close()
         self._process.join(CLOSE_TIMEOUT_S)
         if self._process.is_alive():
