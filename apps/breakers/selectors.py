@@ -137,7 +137,7 @@ class _Prices:
         if not ticks:
             return None
         instrument = self.instruments.get(symbol)
-        return str(instrument.ticks_to_price(ticks)) if instrument else str(ticks)
+        return instrument.price_text(ticks) if instrument else str(ticks)
 
     def quantity(self, symbol: str, lots: int | None) -> int:
         instrument = self.instruments.get(symbol)

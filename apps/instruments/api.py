@@ -24,7 +24,7 @@ class InstrumentSerializer(serializers.ModelSerializer[Instrument]):
         fields = ["symbol", "name", "tick_size", "lot_size", "reference_price", "luld_tier"]
 
     def get_tick_size(self, instrument: Instrument) -> str:
-        return str(instrument.ticks_to_price(1))
+        return instrument.price_text(1)
 
     def to_representation(self, instrument: Instrument) -> dict[str, object]:
         data = super().to_representation(instrument)

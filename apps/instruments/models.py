@@ -7,14 +7,9 @@ from django.db import models
 
 # The matcher writes the same few hundred prices, near the touch, into every batch's frames.
 @functools.lru_cache(maxsize=65536)
-def _ticks_to_price(tick_size: Decimal, ticks: int) -> Decimal:
-    exponent = min(int(tick_size.normalize().as_tuple().exponent), 0)
-    return (tick_size * ticks).quantize(Decimal(1).scaleb(exponent))
-
-
-@functools.lru_cache(maxsize=65536)
 def _price_text(tick_size: Decimal, ticks: int) -> str:
-    return str(_ticks_to_price(tick_size, ticks))
+    exponent = min(int(tick_size.normalize().as_tuple().exponent), 0)
+    return str((tick_size * ticks).quantize(Decimal(1).scaleb(exponent)))
 
 
 class Instrument(models.Model):
@@ -72,11 +67,12 @@ class Instrument(models.Model):
         return int(ticks) if remainder == 0 else None
 
     def ticks_to_price(self, ticks: int) -> Decimal:
-        """The price of `ticks`, written with as many decimals as the tick has."""
-        return _ticks_to_price(self.tick_size, ticks)
+        """The price of `ticks`, with as many decimals as the tick has."""
+        return Decimal(self.price_text(ticks))
 
     def price_text(self, ticks: int) -> str:
-        """`ticks_to_price` as the API and the desks write it."""
+        """The price of `ticks` as the API and the desks write it: as many decimals as the
+        tick has."""
         return _price_text(self.tick_size, ticks)
 
     def quantity_to_lots(self, quantity: int) -> int | None:
