@@ -67,7 +67,7 @@ class Publisher:
     @staticmethod
     def pack(frames: Frames) -> bytes:
         """A batch's (group, frame) pairs as `publish` sends them: packed beforehand, on the
-        matcher's thread, so that the journal thread only writes them to the pipe."""
+        matcher's thread, so that the publish thread only queues them for the pipe."""
         return pickle.dumps(frames, pickle.HIGHEST_PROTOCOL) if frames else b""
 
     def publish(self, packed: bytes) -> None:

@@ -291,13 +291,13 @@ class Matcher:
     def _settle_journal(self) -> None:
         """Wait until the last batch handed over is journaled; its acknowledgement may still
         be under way. Raises CommitFailed as `settle` does, once both stages have stopped."""
-        if self._in_flight is not None:
-            wait([self._in_flight])
-            if self._in_flight.exception() is None:
-                self._in_flight = None
-        if self._in_flight is not None or (
-            self._publishing is not None and self._publishing.done()
-        ):
+        journaled, self._in_flight = self._in_flight, None
+        if journaled is not None:
+            wait([journaled])
+        failed = journaled is not None and journaled.exception() is not None
+        if failed or (self._publishing is not None and self._publishing.done()):
+            # Something to raise, or a publish stage that is over: `settle` takes both.
+            self._in_flight = journaled
             self.settle()
 
     def recover(self) -> None:

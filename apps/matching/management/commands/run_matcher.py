@@ -11,10 +11,10 @@ from apps.matching.worker import Matcher
 
 log = structlog.get_logger(__name__)
 
-# The journal thread mostly waits on PostgreSQL and Redis, and each time a socket is ready it
-# needs the interpreter back from the matcher's thread, which by default keeps it for up to
-# 5 ms. A shorter interval hands it over sooner: bench_pipeline's COPY time per command fell
-# from about 100 µs to 71 µs, and sustained throughput rose by about a sixth.
+# The journal and publish threads mostly wait on PostgreSQL and Redis, and each time a socket
+# is ready they need the interpreter back from the matcher's thread, which by default keeps
+# it for up to 5 ms. A shorter interval hands it over sooner: bench_pipeline's COPY time per
+# command fell from about 100 µs to 71 µs, and sustained throughput rose by about a sixth.
 INTERPRETER_SWITCH_INTERVAL_S = 0.0002
 
 
