@@ -610,7 +610,7 @@ class Matcher:
 
     def _prepare(self, batch: list[Incoming]) -> PreparedBatch:
         entries: list[LogEntry] = []
-        outcomes: list[tuple[Incoming, list[Event]]] = []
+        outcomes: list[tuple[Incoming, Event, list[Event]]] = []
         all_events: list[Event] = []
         touched_books: dict[str, None] = {}
         for incoming in batch:
@@ -632,16 +632,16 @@ class Matcher:
                     touched_books[e.symbol] = None
                 elif isinstance(e, Trade):
                     self._traded_since_mark = True
-            outcomes.append((incoming, events))
+            outcomes.append((incoming, events[self.engine.outcome_index], events))
             all_events.extend(events)
         journal = journal_prepare(self.shard, entries, self.head_hash)
         self.head_hash = journal.head_hash
         orders, read_models = self.projector.fold(all_events)
         frames: Frames = []
         replies: list[tuple[str, bytes]] = []
-        for incoming, events in outcomes:
+        for incoming, outcome, events in outcomes:
             if incoming.want_reply:
-                reply = orjson.dumps(self._reply(events[0], orders))
+                reply = orjson.dumps(self._reply(outcome, orders))
                 replies.append((keys.reply(incoming.command.command_id), reply))
             for event in events:
                 frames.extend(self._frames(event, incoming, orders))

@@ -2,6 +2,9 @@
 halts list with its reason; the resume reopens by auction. Needs the engine's breaker stage and
 the matcher's halt publishing."""
 
+import json
+import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -9,13 +12,28 @@ import pytest
 
 from apps.accounts.models import User
 from apps.audit.models import EventRecord
-from apps.matching.worker import Matcher
-from apps.trading.models import Fill
+from apps.matching import keys
+from apps.matching.engine import (
+    BreakerParameter,
+    ClockTick,
+    Command,
+    ModifyOrder,
+    NewOrder,
+    OrderType,
+    SetBreakerParameter,
+    Side,
+    TimeInForce,
+)
+from apps.matching.redis import redis_client
+from apps.matching.worker import Incoming, Matcher
+from apps.trading.models import Fill, Order
 from apps.trading.services import OrderRequest, order_submit
 from tests.breakers.helpers import BREAKERS, client_for
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+SECOND = 1_000_000_000
 
 
 def limit(symbol: str, side: str, price: str, quantity: int, coid: str) -> OrderRequest:
@@ -117,3 +135,63 @@ def test_breaker_settings_reach_the_matcher_and_are_journaled(
     assert event["kind"] == "breaker_parameter_changed"
     assert (event["parameter"], event["new_value"]) == ("limit_state_ns", 1_000_000_000)
     assert (event["user_id"], event["change_reason"]) == (risk_manager.pk, "Fast drill")
+
+
+def test_an_order_that_finds_a_pause_over_answers_with_its_own_outcome_after_the_auction(
+    trader: User, second_trader: User, risk_manager: User, instruments: dict[str, Any]
+) -> None:
+    # Commands handed to the matcher as its loop hands them over, stamped by the test: the
+    # modify comes a second after the pause's end with no tick between, so the reopening
+    # auction runs inside it.
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    try:
+        start = time.time_ns() + SECOND
+        band = matcher.engine.band("AAPL")
+        assert band is not None
+        upper = band[1]
+
+        def send(command: Command, reply: bool = False) -> None:
+            matcher.process([Incoming("", command, want_reply=reply)])
+
+        def order(user: User, account: str, side: Side, qty: int, price: int, at: int) -> str:
+            command_id = uuid.uuid4().hex
+            terms = ("AAPL", side, OrderType.LIMIT, TimeInForce.GTC, price, qty, command_id)
+            send(NewOrder(command_id, at, user.pk, account, *terms))
+            return command_id
+
+        for parameter, value in (
+            (BreakerParameter.LIMIT_STATE_NS, SECOND),
+            (BreakerParameter.PAUSE_NS, 6 * SECOND),
+        ):
+            who = (risk_manager.pk, "drill")
+            send(SetBreakerParameter(uuid.uuid4().hex, start, *who, parameter, value, ""))
+        # A bid at the upper band is a limit state; a second later, a pause until +7 s.
+        order(second_trader, "ACC-2", Side.BUY, 100, upper, start)
+        send(ClockTick(uuid.uuid4().hex, start + SECOND))
+        sell = order(trader, "ACC-1", Side.SELL, 150, upper - 400, start + 2 * SECOND)
+        matcher.settle()
+        sell_id = Order.objects.get(client_order_id=sell).order_id
+
+        modify_id = uuid.uuid4().hex
+        late = start + 8 * SECOND
+        send(ModifyOrder(modify_id, late, trader.pk, sell_id, upper - 400, 20), reply=True)
+        matcher.settle()
+    finally:
+        matcher.close()
+
+    # The answer is the modify's, not the reopening's first event.
+    raw = redis_client().lpop(keys.reply(modify_id))
+    assert raw is not None
+    answer = json.loads(raw)
+    assert answer["status"] == 200, answer
+    assert (answer["order"]["order_id"], answer["order"]["leaves_quantity"]) == (sell_id, 20)
+    # The log holds the auction before the modify, and the read models the modify's leaves.
+    modify_seq = EventRecord.objects.get(command_id=modify_id, kind="modify_order").seq
+    assert list(
+        EventRecord.objects.filter(seq__gt=modify_seq, command_id=modify_id)
+        .order_by("seq")
+        .values_list("kind", flat=True)[:3]
+    ) == ["trading_resumed", "trade", "order_modified"]
+    stored = Order.objects.get(order_id=sell_id)
+    assert (stored.filled_lots, stored.leaves_lots, stored.status) == (100, 20, "partially_filled")

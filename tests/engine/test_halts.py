@@ -129,7 +129,7 @@ class Market:
 
     def rest(self, user: int, side: Side, qty: int, price: int, symbol: str = "AAPL") -> int:
         """A resting limit order; returns its id."""
-        outcome = self.order(user, side, qty, price, symbol=symbol)[0]
+        outcome = self.order(user, side, qty, price, symbol=symbol)[self.engine.outcome_index]
         assert isinstance(outcome, OrderAccepted), outcome
         return outcome.order_id
 
@@ -167,11 +167,12 @@ class Market:
 
 
 def check_command_events(engine: Engine, events: list[Event]) -> None:
-    """One outcome first, consequences, book deltas last; seqs gapless; no crossed book at
-    rest outside a halt."""
+    """One outcome, led only by the events of timers that came due before the command, then
+    consequences, book deltas last; seqs gapless; no crossed book at rest outside a halt."""
     assert events
-    assert events[0].kind in OUTCOME_KINDS
-    assert not [e for e in events[1:] if e.kind in OUTCOME_ONLY]
+    at = engine.outcome_index
+    assert events[at].kind in OUTCOME_KINDS
+    assert not [e for e in events[:at] + events[at + 1 :] if e.kind in OUTCOME_ONLY]
     assert [e.seq for e in events] == list(
         range(engine.last_command_seq + 1, engine.last_command_seq + 1 + len(events))
     )
@@ -428,22 +429,50 @@ def test_a_late_tick_starts_the_pause_when_the_limit_state_ran_out() -> None:
     assert halted.until_ns == since + 15 * SECOND + 5 * MINUTE
 
 
-def test_a_command_stamped_after_a_due_timer_runs_it_first_but_keeps_its_outcome_first() -> None:
+def test_a_command_stamped_after_a_due_timer_runs_it_first_and_its_events_lead() -> None:
     market = Market(1)
     since = pin_to_upper_band(market)
     market.now = since + 16 * SECOND
     # Bob's sell would have hit Alice's bid, but the pause began a second ago.
     events = market.order(BOB, SELL, 10, 10_500)
     assert kinds(events) == [
-        "order_accepted",
         "limit_state_exited",
         "trading_halted",
+        "order_accepted",
         "auction_indicative",
         "book_delta",
     ]
+    assert market.engine.outcome_index == 2
     assert prints(events) == []
     assert market.bids() == [(10_500, 10)]
     assert market.asks() == [(10_500, 10)]
+
+
+def test_a_modify_stamped_after_a_due_reopening_follows_the_auction_it_missed() -> None:
+    market = Market(1)
+    since = pin_to_upper_band(market)
+    halted = only(market.tick(since + 15 * SECOND), TradingHalted)
+    (alice,) = [o.order_id for o in market.engine.orders.values() if o.user_id == ALICE]
+    market.rest(BOB, SELL, 4, 10_500)
+    # No tick at the pause's end: the modify, a second later, finds the reopening due.
+    market.now = halted.until_ns + SECOND
+    events = market.send(ModifyOrder(market.next_id(), market.now, ALICE, alice, 10_500, 3))
+    at = market.engine.outcome_index
+    assert kinds(events)[:at] == ["trading_resumed", "trade"]
+    (trade,) = [e for e in events if isinstance(e, Trade)]
+    assert trade.qty_lots == 4
+    modified = events[at]
+    assert isinstance(modified, OrderModified)
+    assert (modified.previous_leaves_lots, modified.leaves_lots) == (6, 3)
+    # Whoever folds the events in order (the read models, the desk) ends where the engine is.
+    leaves = None
+    for event in events:
+        if isinstance(event, Trade):
+            is_maker = event.maker_order_id == alice
+            leaves = event.maker_leaves_lots if is_maker else event.taker_leaves_lots
+        elif isinstance(event, OrderModified):
+            leaves = event.leaves_lots
+    assert leaves == market.engine.orders[alice].leaves_lots == 3
 
 
 # -- during a halt -----------------------------------------------------------------------------
@@ -1009,7 +1038,7 @@ def test_every_command_of_the_day_has_one_outcome() -> None:
     assert any(isinstance(events[0], ClockAdvanced) for events in market.outcomes)
 
 
-def test_another_instruments_command_runs_a_due_timer_after_its_own_outcome() -> None:
+def test_another_instruments_command_runs_a_due_timer_before_its_own_outcome() -> None:
     market = Market(1)
     market.define("MSFT")
     since = pin_to_upper_band(market)
@@ -1017,9 +1046,9 @@ def test_another_instruments_command_runs_a_due_timer_after_its_own_outcome() ->
     market.now = since + 20 * SECOND
     events = market.order(ALICE, BUY, 10, 10_000, symbol="MSFT")
     assert kinds(events) == [
-        "order_accepted",
         "limit_state_exited",
         "trading_halted",
+        "order_accepted",
         "trade",
         "book_delta",
     ]

@@ -200,8 +200,9 @@ def test_random_days_keep_the_breaker_invariants_and_replay(
                     command_id,
                 )
             )
-            if isinstance(events[0], OrderAccepted):
-                accepted.append(events[0].order_id)
+            outcome = events[day.engine.outcome_index]
+            if isinstance(outcome, OrderAccepted):
+                accepted.append(outcome.order_id)
         elif kind in ("cancel", "modify") and accepted:
             order_id = accepted[step[1] % len(accepted)]
             user = day.owners[order_id][0]

@@ -6,8 +6,9 @@ refuses, no trade outside the LULD band) → accept → match against the book (
 prevention) → rest, or cancel the remainder → trigger the stops its trades reached.
 After the command: limit states, volume spikes and the market-wide breaker; timers (a limit
 state's 15 s, a pause's end) run before a command stamped at or after them.
-Every command yields exactly one outcome event first, then its consequences, then one book
-delta per instrument whose displayed levels it changed. See docs/engine-semantics.md.
+Every command yields exactly one outcome event, then its consequences, then one book delta per
+instrument whose displayed levels it changed; the events of timers that came due before it
+lead (`outcome_index`). See docs/engine-semantics.md.
 """
 
 from typing import Any, Final
@@ -143,6 +144,9 @@ class Engine:
         # The command itself takes a place in the sequence before its events, so that the
         # log of commands and events together is gapless.
         self.last_command_seq = 0
+        # Where the last command's outcome sits in its events: 0, unless timers that came due
+        # before the command ran first and their events lead.
+        self.outcome_index = 0
         self.order_id_base = order_id_base
         self._orders_issued = 0
         self._trades_issued = 0
@@ -199,7 +203,8 @@ class Engine:
     # -- public API -------------------------------------------------------------------------
 
     def apply(self, command: Command) -> list[Event]:
-        """Apply one command; return its outcome event followed by its consequences."""
+        """Apply one command; return its events in the order they happened: the events of any
+        timer due before it, its outcome (at `outcome_index`), then its consequences."""
         events: list[Event] = []
         self._events = events
         touched: dict[tuple[str, Side, int], None] = {}
@@ -210,6 +215,7 @@ class Engine:
         self._command_id = command.command_id
         self.seq += 1
         self.last_command_seq = self.seq
+        self.outcome_index = 0
         if ts_ns < self._deadline_ns or kind is ClockTick:
             # The two commands of nearly all traffic are called directly: compiled, that is a
             # native call, where the table's bound methods go through Python's calling.
@@ -220,7 +226,14 @@ class Engine:
             else:
                 self._handlers[kind](command)  # type: ignore[operator]
         else:
-            self._apply_after_timers(command)
+            # Stamped at or after a due timer: the timers run first (a limit state that lasted
+            # 15 s is a pause, whatever this command would have done), as if a tick had come
+            # just before it, and their events lead, so that folding the events in order
+            # leaves what the engine holds (an order the reopening auction filled in part,
+            # then modified, shows the modify's leaves).
+            self._run_timers()
+            self.outcome_index = len(events)
+            self._handlers[kind](command)  # type: ignore[operator]
         if self.risk.changed:
             self._settle_risk()
         if self._watching and (touched or kind is ClockTick):
@@ -1341,24 +1354,6 @@ class Engine:
         deadline = self.breakers.deadline_ns()
         self._deadline_ns = NO_DEADLINE if deadline is None else deadline
         self._watching = bool(self._halts) or bool(self.breakers.watched)
-
-    def _apply_after_timers(self, command: Command) -> None:
-        """A command stamped at or after a due timer: the timers run first (a limit state
-        that lasted 15 s is a pause, whatever this command would have done), then the command.
-        Its outcome still comes first: the timers' events follow it, then the command's own
-        consequences, and the sequence numbers are dealt again in that order."""
-        events = self._events
-        early: list[Event] = []
-        self._events = early
-        self._run_timers()
-        self._events = events
-        self._handlers[type(command)](command)  # type: ignore[operator]
-        if early:
-            events[1:1] = early
-            first = self.last_command_seq + 1
-            # Not yet out of this command: renumbered in place.
-            for index, event in enumerate(events):
-                event.seq = first + index
 
     def _run_timers(self) -> None:
         """Every timer due now, oldest first: limit states become pauses, pauses end."""

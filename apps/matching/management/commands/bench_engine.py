@@ -145,9 +145,9 @@ class WorkloadBuilder:
             self.commands.append(mark)
             self.engine.apply(mark)
         self.commands.append(command)
-        events = self.engine.apply(command)
-        if isinstance(events[0], OrderAccepted) and events[0].order_id in self.engine.orders:
-            self.live.append(events[0].order_id)
+        outcome = self.engine.apply(command)[self.engine.outcome_index]
+        if isinstance(outcome, OrderAccepted) and outcome.order_id in self.engine.orders:
+            self.live.append(outcome.order_id)
 
     def _touch(self, side: Side) -> int | None:
         depth = self.engine.depth(SYMBOL, side, 1)
