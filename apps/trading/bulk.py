@@ -4,9 +4,12 @@ Django's `bulk_create` and `bulk_update` prepare every field of every object in 
 `bulk_update` sends one CASE expression per field, which PostgreSQL evaluates by scanning its
 branches for every row. The matcher writes hundreds of rows per batch inside the journal's
 transaction, so on PostgreSQL the rows go as one array per column: `unnest` turns the arrays
-into rows server-side, and the driver adapts each array in C. The statements of a batch are
-sent together in the driver's pipeline mode: one round trip for all of them, not one each.
-Other databases (SQLite, the embedded default) use Django's bulk methods.
+into rows server-side. Each array is sent as its literal text, written here with joins: the
+driver's list adaptation walks every element in Python, which measured 3.8 ms of CPU for 19
+columns of 500 rows against 0.8 ms for the literals (and holds the interpreter the matcher's
+thread needs). The statements of a batch are sent together in the driver's pipeline mode: one
+round trip for all of them, not one each. Other databases (SQLite, the embedded default) use
+Django's bulk methods.
 """
 
 import functools
@@ -23,7 +26,8 @@ from django.db.models import Field, Model
 @dataclass(frozen=True, slots=True)
 class Statement:
     sql: str
-    arrays: list[list[Any]]
+    # One array literal per column ("{1,2}", '{"a","b"}'), cast to the column's array type.
+    arrays: list[str]
 
 
 def _database(model: type[Model]) -> BaseDatabaseWrapper:
@@ -55,8 +59,39 @@ def _columns(
     )
 
 
-def _arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)]
+def _quoted(value: str | None) -> str:
+    if value is None:
+        return "NULL"
+    # Inside double quotes only the quote and the backslash are special.
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _number(value: int | None) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _boolean(value: bool | None) -> str:
+    return "NULL" if value is None else ("t" if value else "f")
+
+
+def _array_literal(array_type: str, column: Sequence[Any]) -> str:
+    """`column` as the text of a PostgreSQL array of `array_type`."""
+    if array_type.startswith(("bigint", "integer", "smallint")):
+        if None in column:
+            return "{" + ",".join(map(_number, column)) + "}"
+        return "{" + ",".join(map(str, column)) + "}"
+    if array_type.startswith("bool"):
+        return "{" + ",".join(map(_boolean, column)) + "}"
+    if array_type.startswith(("varchar", "text")):
+        return "{" + ",".join(map(_quoted, column)) + "}"
+    raise TypeError(f"no array literal is written for {array_type} columns")
+
+
+def _arrays(types: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    return [
+        _array_literal(array_type, column)
+        for array_type, column in zip(types, zip(*rows, strict=True), strict=True)
+    ]
 
 
 def _unnest(types: Sequence[str]) -> str:
@@ -91,7 +126,7 @@ def insert(
         f"INSERT INTO {table} ({', '.join(quoted)}) "  # noqa: S608 - identifiers from the model, values as parameters
         f"SELECT {', '.join(values)} FROM {_unnest(types)}"
     )
-    return Statement(sql, _arrays(rows))
+    return Statement(sql, _arrays(types, rows))
 
 
 def upsert(
@@ -113,7 +148,7 @@ def upsert(
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET "
         + ", ".join(f"{column} = EXCLUDED.{column}" for column in assigned)
     )
-    return Statement(sql, _arrays(rows))
+    return Statement(sql, _arrays(types, rows))
 
 
 def update(
@@ -126,12 +161,12 @@ def update(
     table, quoted, types = _columns(model, (key, *names))
     assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(quoted) if i)
     sql = f"UPDATE {table} AS t SET {assignments} FROM {_unnest(types)} WHERE t.{quoted[0]} = v.c0"  # noqa: S608 - identifiers from the model, values as parameters
-    return Statement(sql, _arrays(rows))
+    return Statement(sql, _arrays(types, rows))
 
 
 def execute(model: type[Model], statements: Sequence[Statement | None]) -> None:
-    """Run the statements in order, in one round trip, with the arrays bound server-side
-    (Django's cursors bind on the client, spelling every element out as SQL text in Python).
+    """Run the statements in order, in one round trip, with the array literals as bound
+    parameters (Django's cursors bind on the client, quoting each into the SQL text).
     PostgreSQL only; the caller holds the transaction."""
     database = _database(model)
     database.ensure_connection()
