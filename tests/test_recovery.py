@@ -1,6 +1,11 @@
 """The matcher rebuilds from its latest snapshot plus the log's tail, and refuses to run when
 the log and the engine disagree."""
 
+import threading
+import time
+import uuid
+from concurrent.futures import wait
+
 import pytest
 from django.conf import LazySettings
 
@@ -9,9 +14,9 @@ from apps.audit.models import EventRecord
 from apps.audit.services import LogEntry, journal_append, last_hash
 from apps.instruments.models import Instrument
 from apps.matching.codec import command_to_dict
-from apps.matching.engine import DefineInstrument, Side
+from apps.matching.engine import ClockTick, DefineInstrument, Side
 from apps.matching.models import EngineSnapshot
-from apps.matching.worker import Matcher, RecoveryDivergence
+from apps.matching.worker import Incoming, Matcher, RecoveryDivergence
 from apps.trading.services import OrderRequest, order_submit
 from tests.conftest import RunningMatcher
 
@@ -72,3 +77,41 @@ def test_a_log_that_the_engine_does_not_reproduce_stops_the_matcher(
     )
     with pytest.raises(RecoveryDivergence, match="seq 2"):
         Matcher(0).recover()
+
+
+def test_batches_go_on_while_a_snapshot_is_still_being_stored(
+    instruments: dict[str, Instrument],
+) -> None:
+    # Storing a day's snapshot takes 100 ms and more: the orders behind it must not wait.
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    snapshot_may_finish = threading.Event()
+    try:
+        matcher.snapshot_every = 1
+        # The snapshot thread is busy until the test lets it go: the snapshot queues behind.
+        matcher._snapshot_thread.submit(snapshot_may_finish.wait)
+        tick = ClockTick(uuid.uuid4().hex, time.time_ns())
+        matcher.process([Incoming("", tick)])
+        stored = matcher._snapshotting
+        assert stored is not None
+        assert not stored.done()
+
+        def three_more_batches() -> None:
+            for _ in range(3):
+                # Each batch finds the last one published: the matcher collects that stage.
+                if matcher._publishing is not None:
+                    wait([matcher._publishing])
+                matcher.process([Incoming("", ClockTick(uuid.uuid4().hex, time.time_ns()))])
+
+        batches = threading.Thread(target=three_more_batches)
+        batches.start()
+        batches.join(timeout=10)
+        held_up = batches.is_alive()
+        snapshot_may_finish.set()
+        batches.join()
+        assert not held_up, "a batch waited for the snapshot being stored"
+    finally:
+        snapshot_may_finish.set()
+        matcher.close()
+    assert EventRecord.objects.filter(shard=0, kind="clock_tick").count() == 4
+    assert EngineSnapshot.objects.filter(shard=0).exists()

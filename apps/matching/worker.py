@@ -271,16 +271,18 @@ class Matcher:
             with contextlib.suppress(DatabaseError):
                 thread.submit(lambda: db_connection.close()).result()
 
-    def settle(self) -> None:
-        """Wait until every batch handed over is journaled, acknowledged and published.
+    def settle(self, snapshot: bool = True) -> None:
+        """Wait until every batch handed over is journaled, acknowledged and published, and
+        unless `snapshot` is False, until the snapshot being stored is.
 
         Raises CommitFailed if one was not: the engine then holds commands the journal does
         not, or the stream does not know were journaled.
         """
-        stages = [
-            f for f in (self._in_flight, self._publishing, self._snapshotting) if f is not None
-        ]
-        self._in_flight = self._publishing = self._snapshotting = None
+        stages = [f for f in (self._in_flight, self._publishing) if f is not None]
+        self._in_flight = self._publishing = None
+        if snapshot and self._snapshotting is not None:
+            stages.append(self._snapshotting)
+            self._snapshotting = None
         wait(stages)
         for stage in stages:
             try:
@@ -296,9 +298,10 @@ class Matcher:
             wait([journaled])
         failed = journaled is not None and journaled.exception() is not None
         if failed or (self._publishing is not None and self._publishing.done()):
-            # Something to raise, or a publish stage that is over: `settle` takes both.
+            # Something to raise, or a publish stage that is over: `settle` takes both. Not
+            # the snapshot: storing one takes 100 ms and more, which no order should wait.
             self._in_flight = journaled
-            self.settle()
+            self.settle(snapshot=False)
 
     def recover(self) -> None:
         """Rebuild the engine: the latest snapshot, then the journaled commands after it.
