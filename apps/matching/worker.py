@@ -98,8 +98,7 @@ from apps.matching.publisher import Frames, Publisher
 from apps.matching.redis import redis_client
 from apps.risk.sync import desired_risk_configuration, risk_sync_commands
 from apps.trading.errors import REASON_STATUS
-from apps.trading.models import Order
-from apps.trading.projection import ReadModelChanges, ReadModelProjector
+from apps.trading.projection import OrderRow, ReadModelChanges, ReadModelProjector
 from apps.trading.selectors import ns_to_iso, order_as_dict
 
 log = structlog.get_logger(__name__)
@@ -716,10 +715,10 @@ class Matcher:
     def _qty(self, symbol: str, lots: int) -> int:
         return self._instruments[symbol].lots_to_quantity(lots)
 
-    def _order(self, order: Order) -> dict[str, Any]:
+    def _order(self, order: OrderRow) -> dict[str, Any]:
         return order_as_dict(order, self._instruments_by_id[order.instrument_id])
 
-    def _reply(self, outcome: Event, orders: dict[int, Order]) -> dict[str, Any]:
+    def _reply(self, outcome: Event, orders: dict[int, OrderRow]) -> dict[str, Any]:
         if isinstance(outcome, OrderAccepted):
             return {"status": 201, "order": self._order(orders[outcome.order_id])}
         if isinstance(outcome, OrderCancelled | OrderModified):
@@ -736,7 +735,7 @@ class Matcher:
             return {"status": 200, "event": event_to_dict(outcome)}
         return {"status": 200}
 
-    def _frames(self, event: Event, incoming: Incoming, orders: dict[int, Order]) -> Frames:
+    def _frames(self, event: Event, incoming: Incoming, orders: dict[int, OrderRow]) -> Frames:
         request_id = incoming.request_id
         frame: dict[str, Any]
         if isinstance(event, OrderAccepted):
@@ -1095,7 +1094,7 @@ class Matcher:
         mapping, _ = self._risk_snapshot(accounts)
         self.redis.hset(keys.risk_snapshot(self.shard), mapping=mapping)
 
-    def _trade_frames(self, trade: Trade, orders: dict[int, Order]) -> Frames:
+    def _trade_frames(self, trade: Trade, orders: dict[int, OrderRow]) -> Frames:
         symbol = trade.symbol
         price = self._price(symbol, trade.price_ticks)
         quantity = self._qty(symbol, trade.qty_lots)

@@ -54,7 +54,35 @@ POSITION_INSERTED = _stored(Position)
 ORDER_CHANGED = ("order_id", *ORDER_UPDATED)
 
 
-def _values(row: Model, names: Sequence[str]) -> tuple[Any, ...]:
+@dataclass(slots=True)
+class OrderRow:
+    """An order as the matcher holds it between writes: the stored fields of `Order` (the
+    same names), without a model instance's cost: 7.7 µs to make one against 0.4 µs, for
+    three orders in four commands."""
+
+    order_id: int
+    shard: int
+    user_id: int
+    account: str
+    instrument_id: int
+    client_order_id: str
+    side: str
+    order_type: str
+    time_in_force: str
+    price_ticks: int
+    stop_price_ticks: int
+    display_qty_lots: int
+    post_only: bool
+    qty_lots: int
+    leaves_lots: int
+    created_ts_ns: int
+    updated_ts_ns: int
+    filled_lots: int = 0
+    status: str = Order.Status.NEW
+    reason_code: str = ""
+
+
+def _values(row: Model | OrderRow, names: Sequence[str]) -> tuple[Any, ...]:
     return tuple(getattr(row, name) for name in names)
 
 
@@ -82,7 +110,7 @@ class ReadModelProjector:
     def __init__(self, shard: int) -> None:
         self.shard = shard
         self._instrument_ids: dict[str, int] = {}
-        self._working: dict[int, Order] = {}
+        self._working: dict[int, OrderRow] = {}
         self._positions: dict[tuple[str, int], Position] = {}
 
     def _instrument_id(self, symbol: str) -> int:
@@ -92,14 +120,14 @@ class ReadModelProjector:
             )
         return self._instrument_ids[symbol]
 
-    def apply(self, events: Sequence[Event]) -> dict[int, Order]:
+    def apply(self, events: Sequence[Event]) -> dict[int, OrderRow]:
         """Project `events` and write them (the caller holds the transaction); return every
         order they touched, by order id, as now stored."""
         orders, changes = self.fold(events)
         self.write(changes)
         return orders
 
-    def fold(self, events: Sequence[Event]) -> tuple[dict[int, Order], ReadModelChanges]:
+    def fold(self, events: Sequence[Event]) -> tuple[dict[int, OrderRow], ReadModelChanges]:
         """Apply `events` to the rows in memory; return every order they touched, by order id,
         and the changes to write."""
         accepted = {e.order_id for e in events if isinstance(e, OrderAccepted)}
@@ -115,17 +143,18 @@ class ReadModelProjector:
             )
         } - accepted
         working = self._working
-        orders: dict[int, Order] = {oid: working[oid] for oid in touched_ids if oid in working}
+        orders: dict[int, OrderRow] = {oid: working[oid] for oid in touched_ids if oid in working}
         if len(orders) < len(touched_ids):
             # After a restart: the working orders are read once, as they are touched.
             missing = touched_ids - orders.keys()
-            orders.update((o.order_id, o) for o in Order.objects.filter(order_id__in=missing))
-        created: dict[int, Order] = {}
+            stored = Order.objects.filter(order_id__in=missing).values(*ORDER_INSERTED)
+            orders.update((row["order_id"], OrderRow(**row)) for row in stored)
+        created: dict[int, OrderRow] = {}
         changes = ReadModelChanges()
         touched_positions: dict[tuple[str, int], Position] = {}
         for event in events:
             if isinstance(event, OrderAccepted):
-                order = Order(
+                order = OrderRow(
                     order_id=event.order_id,
                     shard=self.shard,
                     user_id=event.user_id,

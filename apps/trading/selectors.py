@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from apps.accounts.models import User
 from apps.instruments.models import Instrument
 from apps.trading.models import Fill, Order, Position
+from apps.trading.projection import OrderRow
 
 
 # An order's creation time is written into every frame about the order, and a trade's time
@@ -23,7 +24,7 @@ def _price_or_none(instrument: Instrument, ticks: int) -> str | None:
     return instrument.price_text(ticks) if ticks else None
 
 
-def order_as_dict(order: Order, instrument: Instrument) -> dict[str, Any]:
+def order_as_dict(order: Order | OrderRow, instrument: Instrument) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
         "client_order_id": order.client_order_id,
