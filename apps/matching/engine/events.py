@@ -2,8 +2,9 @@
 
 Each carries the shard's gapless sequence number (`seq`) and the time and id of the command that
 caused it. A command's outcome event comes first (accepted, rejected, cancelled, modified, mass
-cancel done, orders expired, instrument defined), then its consequences: trades, stop triggers,
-reductions and cancellations, and last one book delta per instrument it changed.
+cancel done, orders expired, instrument defined), after only the events of timers that came due
+before the command; then its consequences: trades, stop triggers, reductions and
+cancellations, and last one book delta per instrument it changed.
 
 Events are records that nothing changes once they are emitted. They are built by the million
 on the hot path, so each class writes out its `__init__`, though the dataclass would generate the
