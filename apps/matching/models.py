@@ -1,20 +1,28 @@
 import json
+import zlib
 from typing import Any
 
 import orjson
 from django.db import models
 
 
-class StateEncoder(json.JSONEncoder):
-    """Writes a snapshot's state with orjson. A day's state runs to megabytes, and the
-    standard encoder holds the interpreter for the whole of it (tens of ms) while the matcher
-    waits; the state is plain data (string keys, integers, text), which both write alike."""
+def pack_state(state: dict[str, Any]) -> bytes:
+    """An engine state as stored: its JSON, compressed. orjson writes it (the standard encoder
+    holds the interpreter for tens of ms over a day's megabytes) unless it holds an integer
+    beyond 64 bits, which only the standard one takes. zlib's fastest level runs without the
+    interpreter lock; the database then stores bytes instead of parsing and compressing JSON
+    on the journal's cores: 1.05 MB of bench_pipeline's state is 0.28 MB, in about 5 ms."""
+    try:
+        text = orjson.dumps(state)
+    except TypeError:
+        text = json.dumps(state, separators=(",", ":")).encode()
+    return zlib.compress(text, 1)
 
-    def encode(self, o: Any) -> str:
-        try:
-            return orjson.dumps(o).decode()
-        except TypeError:
-            return super().encode(o)
+
+def unpack_state(data: bytes) -> dict[str, Any]:
+    # The standard parser: orjson would read an integer beyond 64 bits as a float.
+    state: dict[str, Any] = json.loads(zlib.decompress(data))
+    return state
 
 
 class EngineSnapshot(models.Model):
@@ -29,7 +37,7 @@ class EngineSnapshot(models.Model):
     head_hash = models.CharField(max_length=64)
     last_stream_id = models.CharField(max_length=40, blank=True)
     last_ts_ns = models.BigIntegerField()
-    state = models.JSONField(encoder=StateEncoder)
+    state_zlib = models.BinaryField(help_text="The state: pack_state's compressed JSON.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,3 +48,7 @@ class EngineSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"shard {self.shard} at seq {self.seq}"
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return unpack_state(bytes(self.state_zlib))

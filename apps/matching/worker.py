@@ -93,7 +93,7 @@ from apps.matching.engine import (
     VolumeSpikeDetected,
 )
 from apps.matching.engine.types import RISK_REASONS
-from apps.matching.models import EngineSnapshot
+from apps.matching.models import EngineSnapshot, pack_state
 from apps.matching.publisher import Frames, Publisher
 from apps.matching.redis import redis_client
 from apps.risk.sync import desired_risk_configuration, risk_sync_commands
@@ -355,32 +355,36 @@ class Matcher:
 
     def snapshot(self) -> None:
         """Store the engine's state as of the journal's head (called with no batch in flight)."""
-        self._store_snapshot(self._snapshot_row())
+        self._store_snapshot(*self._snapshot_row())
 
-    def _snapshot_row(self) -> EngineSnapshot:
-        """The engine's state now, between batches, as a row still to be stored."""
+    def _snapshot_row(self) -> tuple[EngineSnapshot, dict[str, Any]]:
+        """The engine's state now, between batches: a row still to be stored, and the state
+        it is to hold (packed where it is stored, off the matcher's thread)."""
         self._commands_since_snapshot = 0
-        return EngineSnapshot(
+        row = EngineSnapshot(
             shard=self.shard,
             seq=self.engine.seq,
             head_hash=self.head_hash,
             last_stream_id="{}-{}".format(*max(self.last_stream_id, self._handed_stream_id)),
             last_ts_ns=self._last_ts_ns,
-            state=self.engine.snapshot(),
         )
+        return row, self.engine.snapshot()
 
-    def _store_snapshot(self, row: EngineSnapshot) -> None:
+    def _store_snapshot(self, row: EngineSnapshot, state: dict[str, Any]) -> None:
+        row.state_zlib = pack_state(state)
         row.save(force_insert=True)
         log.info("matcher_snapshot", shard=self.shard, seq=row.seq)
 
-    def _store_snapshot_once_journaled(self, row: EngineSnapshot, journaled: Future[None]) -> None:
+    def _store_snapshot_once_journaled(
+        self, row: EngineSnapshot, state: dict[str, Any], journaled: Future[None]
+    ) -> None:
         """On the snapshot thread, once the batch the row follows is journaled: store it if
         that batch committed. A snapshot that cannot be stored is not lost work (the next
         start replays more of the log), so its own failure is only logged."""
         journaled.result()
         try:
             with transaction.atomic():
-                self._store_snapshot(row)
+                self._store_snapshot(row, state)
         except DatabaseError as exc:
             db_connection.close()
             log.warning("matcher_snapshot_failed", shard=self.shard, seq=row.seq, error=str(exc))
@@ -607,7 +611,7 @@ class Matcher:
             # while the matcher's thread did it. (One that failed followed a batch that
             # failed, which the journal's own result reports.)
             self._snapshotting = self._snapshot_thread.submit(
-                self._store_snapshot_once_journaled, self._snapshot_row(), journaled
+                self._store_snapshot_once_journaled, *self._snapshot_row(), journaled
             )
 
     def _prepare(self, batch: list[Incoming]) -> PreparedBatch:

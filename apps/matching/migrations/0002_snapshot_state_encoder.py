@@ -2,8 +2,6 @@
 
 from django.db import migrations, models
 
-import apps.matching.models
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -14,6 +12,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="enginesnapshot",
             name="state",
-            field=models.JSONField(encoder=apps.matching.models.StateEncoder),
+            # The encoder (orjson) has gone with the column, in 0003.
+            field=models.JSONField(),
         ),
     ]
