@@ -4,7 +4,7 @@ the log and the engine disagree."""
 import threading
 import time
 import uuid
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 
 import pytest
 from django.conf import LazySettings
@@ -14,9 +14,21 @@ from apps.audit.models import EventRecord
 from apps.audit.services import LogEntry, journal_append, last_hash
 from apps.instruments.models import Instrument
 from apps.matching.codec import command_to_dict
-from apps.matching.engine import ClockTick, DefineInstrument, Side
-from apps.matching.models import EngineSnapshot, pack_state, unpack_state
-from apps.matching.worker import Incoming, Matcher, RecoveryDivergence
+from apps.matching.engine import (
+    ClockTick,
+    DefineInstrument,
+    NewOrder,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from apps.matching.models import ClientOrderIdPage, EngineSnapshot, pack_state, unpack_state
+from apps.matching.worker import (
+    Incoming,
+    Matcher,
+    RecoveryDivergence,
+    SnapshotIncomplete,
+)
 from apps.trading.services import OrderRequest, order_submit
 from tests.conftest import RunningMatcher
 
@@ -56,6 +68,88 @@ def test_a_restart_resumes_from_the_snapshot_and_replays_only_the_tail(
         assert filled["status"] == "filled"
     seqs = list(EventRecord.objects.filter(shard=0).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_client_order_id_is_stored_once_and_still_known_after_a_restart(
+    settings: LazySettings, instruments: dict[str, Instrument], trader: User
+) -> None:
+    settings.MATCHER_SNAPSHOT_EVERY = 2
+    with RunningMatcher():
+        for n in range(5):
+            sell(trader, f"232.{50 + n}", 10, f"s{n}")
+    # Snapshots leave the ids out; an id is in one page, beside the first snapshot after its
+    # order (the last order, after the last snapshot, is replayed from the log instead).
+    pages = [page.ids for page in ClientOrderIdPage.objects.filter(shard=0).order_by("seq")]
+    stored = [coid for page in pages for _, ids in page.values() for coid in ids]
+    assert len(pages) >= 2
+    assert stored == [f"s{n}" for n in range(len(stored))]
+    assert len(stored) >= 3
+    assert all("client_order_ids" not in s.state for s in EngineSnapshot.objects.filter(shard=0))
+
+    with RunningMatcher() as restarted:
+        # The first id, from the first page: the resubmission answers with the original order.
+        again = order_submit(
+            trader, OrderRequest("AAPL", "sell", "limit", "240.00", 10, "GTC", "s0")
+        )
+        assert (again["client_order_id"], again["price"]) == ("s0", "232.50")
+        assert len(restarted.matcher.engine.depth("AAPL", Side.SELL)) == 5
+    assert EventRecord.objects.filter(
+        kind="order_rejected", client_order_id="s0", reason="duplicate_client_order_id"
+    ).exists()
+
+
+def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
+    instruments: dict[str, Instrument], trader: User
+) -> None:
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    try:
+
+        def sell_order(coid: str, price: int) -> None:
+            terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price, 10, coid)
+            command = NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms)
+            matcher.process([Incoming("", command)])
+            matcher.settle()
+
+        sell_order("a1", 23250)
+        sell_order("a2", 23251)
+        # A row already at the snapshot's seq: storing the snapshot fails on the database.
+        squatter = EngineSnapshot.objects.create(
+            shard=0, seq=matcher.engine.seq, head_hash="", last_ts_ns=0, state_zlib=b""
+        )
+        journaled: Future[None] = Future()
+        journaled.set_result(None)
+        matcher._store_snapshot_once_journaled(matcher._take_snapshot(), journaled)
+        assert not ClientOrderIdPage.objects.exists()
+        squatter.delete()
+        sell_order("b1", 23252)
+        matcher.snapshot()
+    finally:
+        matcher.close()
+
+    [page] = ClientOrderIdPage.objects.filter(shard=0)
+    assert page.ids == {"ACC-1": [0, ["a1", "a2", "b1"]]}
+    restarted = Matcher(0)
+    restarted.recover()
+    assert list(restarted.engine.client_order_ids["ACC-1"]) == ["a1", "a2", "b1"]
+
+
+def test_a_snapshot_whose_client_order_id_pages_do_not_add_up_stops_the_matcher(
+    instruments: dict[str, Instrument], trader: User
+) -> None:
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    try:
+        terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, 23250, 10, "a1")
+        command = NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms)
+        matcher.process([Incoming("", command)])
+        matcher.settle()
+        matcher.snapshot()
+    finally:
+        matcher.close()
+    ClientOrderIdPage.objects.all().delete()
+    with pytest.raises(SnapshotIncomplete, match="do not match the snapshot's counts"):
+        Matcher(0).recover()
 
 
 def test_a_log_that_the_engine_does_not_reproduce_stops_the_matcher(

@@ -52,3 +52,37 @@ class EngineSnapshot(models.Model):
     @property
     def state(self) -> dict[str, Any]:
         return unpack_state(bytes(self.state_zlib))
+
+
+class ClientOrderIdPage(models.Model):
+    """The client order ids a shard's accounts used in one session between two snapshots.
+
+    A snapshot leaves the session's ids out (they grow all day, and storing them all every
+    50,000 commands made each snapshot cost more than the last); each id is stored once, in
+    the page written with the first snapshot after its use. `ids` maps an account to
+    `[start, [id, …]]`: the ids it used from its `start`-th of the session on, in order. The
+    pages of a session up to a snapshot's seq, read in seq order, give back every id.
+    """
+
+    shard = models.PositiveSmallIntegerField()
+    session_seq = models.BigIntegerField(
+        help_text="The seq of the event that began the session (0: the engine's first)."
+    )
+    seq = models.BigIntegerField(help_text="The seq of the snapshot stored with the page.")
+    ids_zlib = models.BinaryField(help_text="The ids: pack_state's compressed JSON.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "session_seq", "seq"], name="clientorderidpage_unique"
+            )
+        ]
+        ordering = ["shard", "session_seq", "seq"]
+
+    def __str__(self) -> str:
+        return f"shard {self.shard}, session from seq {self.session_seq}, up to seq {self.seq}"
+
+    @property
+    def ids(self) -> dict[str, list[Any]]:
+        ids: dict[str, list[Any]] = unpack_state(bytes(self.ids_zlib))
+        return ids

@@ -93,7 +93,7 @@ from apps.matching.engine import (
     VolumeSpikeDetected,
 )
 from apps.matching.engine.types import RISK_REASONS
-from apps.matching.models import EngineSnapshot, pack_state
+from apps.matching.models import ClientOrderIdPage, EngineSnapshot, pack_state
 from apps.matching.publisher import Frames, Publisher
 from apps.matching.redis import redis_client
 from apps.risk.sync import desired_risk_configuration, risk_sync_commands
@@ -144,6 +144,11 @@ def stream_id_key(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+class SnapshotIncomplete(RuntimeError):
+    """The latest snapshot's client order ids are not all in its pages: recovery cannot give
+    the engine back the ids that make a resubmission a duplicate."""
+
+
 class CommitFailed(RuntimeError):
     """The batch in flight was not journaled, or not acknowledged: the engine is ahead of what
     the journal and the stream say, and must be rebuilt from the journal."""
@@ -178,6 +183,21 @@ class PreparedBatch:
     frames: bytes
 
 
+@dataclass(slots=True)
+class PendingSnapshot:
+    """A snapshot taken between batches, still to be stored: the row, the engine's state
+    without the session's client order ids, and the page of those ids it adds."""
+
+    row: EngineSnapshot
+    state: dict[str, Any]
+    page: ClientOrderIdPage
+    # Account → [its first id's place in the session, the ids]; empty: no page to store.
+    page_ids: dict[str, list[Any]]
+    session: int
+    # Per account, the ids the stored pages hold once this snapshot is stored.
+    id_counts: dict[str, int]
+
+
 class Matcher:
     def __init__(self, shard: int = 0, *, batch_size: int = 500, block_ms: int = 100) -> None:
         self.shard = shard
@@ -204,6 +224,11 @@ class Matcher:
         self._halts_changed: dict[str, None] = {}
         self._commands_since_snapshot = 0
         self.snapshot_every = settings.MATCHER_SNAPSHOT_EVERY
+        # How many of the session's client order ids each account has in stored pages, and
+        # the session (the seq that began it): a snapshot's page holds the ids beyond these.
+        # Only a stored snapshot moves them, so one that fails leaves its ids to the next.
+        self._stored_id_session: int | None = None
+        self._stored_id_counts: dict[str, int] = {}
         self._backoff_s = MIN_BACKOFF_S
         self._known_users: set[int] = set()
         self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix=f"journal-{shard}")
@@ -311,7 +336,7 @@ class Matcher:
         snapshot = EngineSnapshot.objects.filter(shard=self.shard).order_by("-seq").first()
         after_seq = 0
         if snapshot is not None:
-            self.engine = Engine.restore(snapshot.state)
+            self.engine = self._restored_engine(snapshot)
             self.head_hash = snapshot.head_hash
             self._last_ts_ns = snapshot.last_ts_ns
             if snapshot.last_stream_id:
@@ -353,13 +378,45 @@ class Matcher:
             seq=self.engine.seq,
         )
 
+    def _restored_engine(self, snapshot: EngineSnapshot) -> Engine:
+        """The engine `snapshot` holds, with its session's client order ids from their pages
+        (a snapshot stored before the pages existed holds them itself)."""
+        state = snapshot.state
+        session = state.get("client_order_ids_since_seq", 0)
+        if "client_order_ids" in state:
+            return Engine.restore(state)
+        pages = ClientOrderIdPage.objects.filter(
+            shard=self.shard, session_seq=session, seq__lte=snapshot.seq
+        ).order_by("seq")
+        ids: dict[str, list[str]] = {}
+        for page in pages:
+            for account, (start, used) in page.ids.items():
+                held = ids.setdefault(account, [])
+                if start != len(held):
+                    raise SnapshotIncomplete(
+                        f"shard {self.shard}: the client order id page up to seq {page.seq} "
+                        f"starts {account}'s ids at {start}, but the pages before it hold "
+                        f"{len(held)}"
+                    )
+                held.extend(used)
+        try:
+            engine = Engine.restore(state, ids)
+        except ValueError as exc:
+            raise SnapshotIncomplete(
+                f"shard {self.shard}, snapshot at seq {snapshot.seq}: {exc}"
+            ) from exc
+        self._stored_id_session = session
+        self._stored_id_counts = state["client_order_id_counts"]
+        return engine
+
     def snapshot(self) -> None:
         """Store the engine's state as of the journal's head (called with no batch in flight)."""
-        self._store_snapshot(*self._snapshot_row())
+        self._store_snapshot(self._take_snapshot())
 
-    def _snapshot_row(self) -> tuple[EngineSnapshot, dict[str, Any]]:
-        """The engine's state now, between batches: a row still to be stored, and the state
-        it is to hold (packed where it is stored, off the matcher's thread)."""
+    def _take_snapshot(self) -> PendingSnapshot:
+        """The engine's state now, between batches, still to be stored (and packed where it
+        is stored, off the matcher's thread): the state without the session's client order
+        ids, and a page of the ids the stored pages do not hold yet."""
         self._commands_since_snapshot = 0
         row = EngineSnapshot(
             shard=self.shard,
@@ -368,26 +425,45 @@ class Matcher:
             last_stream_id="{}-{}".format(*max(self.last_stream_id, self._handed_stream_id)),
             last_ts_ns=self._last_ts_ns,
         )
-        return row, self.engine.snapshot()
+        state = self.engine.snapshot(client_order_ids=False)
+        session: int = state["client_order_ids_since_seq"]
+        stored = self._stored_id_counts if session == self._stored_id_session else {}
+        added = self.engine.client_order_ids_after(stored)
+        return PendingSnapshot(
+            row,
+            state,
+            ClientOrderIdPage(shard=self.shard, session_seq=session, seq=row.seq),
+            {account: [stored.get(account, 0), ids] for account, ids in added.items()},
+            session,
+            state["client_order_id_counts"],
+        )
 
-    def _store_snapshot(self, row: EngineSnapshot, state: dict[str, Any]) -> None:
-        row.state_zlib = pack_state(state)
-        row.save(force_insert=True)
-        log.info("matcher_snapshot", shard=self.shard, seq=row.seq)
+    def _store_snapshot(self, pending: PendingSnapshot) -> None:
+        pending.row.state_zlib = pack_state(pending.state)
+        with transaction.atomic():
+            pending.row.save(force_insert=True)
+            if pending.page_ids:
+                pending.page.ids_zlib = pack_state(pending.page_ids)
+                pending.page.save(force_insert=True)
+        self._stored_id_session = pending.session
+        self._stored_id_counts = pending.id_counts
+        log.info("matcher_snapshot", shard=self.shard, seq=pending.row.seq)
 
     def _store_snapshot_once_journaled(
-        self, row: EngineSnapshot, state: dict[str, Any], journaled: Future[None]
+        self, pending: PendingSnapshot, journaled: Future[None]
     ) -> None:
-        """On the snapshot thread, once the batch the row follows is journaled: store it if
-        that batch committed. A snapshot that cannot be stored is not lost work (the next
-        start replays more of the log), so its own failure is only logged."""
+        """On the snapshot thread, once the batch the snapshot follows is journaled: store it
+        if that batch committed. A snapshot that cannot be stored is not lost work (the next
+        start replays more of the log, and the next page holds its ids), so its own failure
+        is only logged."""
         journaled.result()
         try:
-            with transaction.atomic():
-                self._store_snapshot(row, state)
+            self._store_snapshot(pending)
         except DatabaseError as exc:
             db_connection.close()
-            log.warning("matcher_snapshot_failed", shard=self.shard, seq=row.seq, error=str(exc))
+            log.warning(
+                "matcher_snapshot_failed", shard=self.shard, seq=pending.row.seq, error=str(exc)
+            )
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -611,7 +687,7 @@ class Matcher:
             # while the matcher's thread did it. (One that failed followed a batch that
             # failed, which the journal's own result reports.)
             self._snapshotting = self._snapshot_thread.submit(
-                self._store_snapshot_once_journaled, *self._snapshot_row(), journaled
+                self._store_snapshot_once_journaled, self._take_snapshot(), journaled
             )
 
     def _prepare(self, batch: list[Incoming]) -> PreparedBatch:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import itertools
+import json
 
 import pytest
 
@@ -192,3 +193,43 @@ def test_a_client_order_id_is_used_once_per_account_per_session(engine: Engine) 
     assert engine.depth("AAPL", Side.SELL) == [(100, 4, 1)]
     engine.apply(ExpireOrders(command_id="close", ts_ns=10**6))
     assert isinstance(engine.apply(again)[0], OrderAccepted)
+
+
+def test_client_order_ids_left_out_of_snapshots_come_back_from_their_pages(engine: Engine) -> None:
+    # A matcher stores each id once, in a page beside the first snapshot after its use.
+    first, second, other = order("sell", 100, 4), order("sell", 101, 4), order("buy", 90, 1, 2)
+    engine.apply(first)
+    engine.apply(second)
+    early = json.loads(json.dumps(engine.snapshot(client_order_ids=False)))
+    first_page = engine.client_order_ids_after({})
+    engine.apply(other)
+    engine.apply(order("sell", 102, 4))
+    state = json.loads(json.dumps(engine.snapshot(client_order_ids=False)))
+    assert "client_order_ids" not in state
+    second_page = engine.client_order_ids_after(early["client_order_id_counts"])
+    assert first_page == {"ACC-1": [first.client_order_id, second.client_order_id]}
+    assert set(second_page) == {"ACC-1", "ACC-2"}
+    assert second_page["ACC-2"] == [other.client_order_id]
+
+    ids = {a: first_page.get(a, []) + second_page.get(a, []) for a in ("ACC-1", "ACC-2")}
+    restored = Engine.restore(state, ids)
+    assert restored.snapshot() == engine.snapshot()
+    for used in (first, other):
+        [rejected] = restored.apply(
+            dataclasses.replace(used, command_id=f"again-{used.command_id}")
+        )
+        assert isinstance(rejected, OrderRejected)
+        assert rejected.reason is Reason.DUPLICATE_CLIENT_ORDER_ID
+
+    # Without the first page, the ids do not add up to the snapshot's counts: no engine.
+    with pytest.raises(ValueError, match="do not match the snapshot's counts"):
+        Engine.restore(state, second_page)
+    with pytest.raises(ValueError, match="holds no client order ids"):
+        Engine.restore(state)
+
+    # The session's end starts a new one, named by the expiry's seq: its pages start afresh.
+    [expired, *_] = engine.apply(ExpireOrders(command_id="close", ts_ns=10**6))
+    assert engine.client_order_ids_since_seq == expired.seq
+    assert engine.snapshot(client_order_ids=False)["client_order_id_counts"] == {}
+    engine.apply(first)
+    assert engine.client_order_ids_after({}) == {"ACC-1": [first.client_order_id]}
