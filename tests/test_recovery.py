@@ -134,6 +134,41 @@ def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
     assert list(restarted.engine.client_order_ids["ACC-1"]) == ["a1", "a2", "b1"]
 
 
+def test_a_snapshot_stored_with_its_client_order_ids_still_restores_them(
+    instruments: dict[str, Instrument], trader: User
+) -> None:
+    # Snapshots stored before the pages existed hold the session's ids themselves.
+
+    def sell_order(matcher: Matcher, coid: str, price: int) -> None:
+        terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price, 10, coid)
+        command = NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms)
+        matcher.process([Incoming("", command)])
+        matcher.settle()
+
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    try:
+        sell_order(matcher, "a1", 23250)
+        pending = matcher._take_snapshot()
+        pending.row.state_zlib = pack_state(matcher.engine.snapshot())
+        pending.row.save(force_insert=True)
+    finally:
+        matcher.close()
+    assert not ClientOrderIdPage.objects.exists()
+
+    restarted = Matcher(0, block_ms=20)
+    restarted.start()
+    try:
+        assert list(restarted.engine.client_order_ids["ACC-1"]) == ["a1"]
+        # Its next snapshot stores the session's ids in a page, from the first on.
+        sell_order(restarted, "a2", 23251)
+        restarted.snapshot()
+    finally:
+        restarted.close()
+    [page] = ClientOrderIdPage.objects.filter(shard=0)
+    assert page.ids == {"ACC-1": [0, ["a1", "a2"]]}
+
+
 def test_a_snapshot_whose_client_order_id_pages_do_not_add_up_stops_the_matcher(
     instruments: dict[str, Instrument], trader: User
 ) -> None:
