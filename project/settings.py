@@ -221,6 +221,9 @@ AUDIT_PURGE_BATCH_ROWS = env.int("AUDIT_PURGE_BATCH_ROWS", default=10_000)
 
 # Commands between engine snapshots: recovery replays at most this many from the log.
 MATCHER_SNAPSHOT_EVERY = env.int("MATCHER_SNAPSHOT_EVERY", default=50_000)
+# Engine snapshots kept per shard (recovery reads the latest; older ones and the client order
+# id pages only they need are deleted as each new one is stored).
+MATCHER_SNAPSHOTS_KEPT = env.int("MATCHER_SNAPSHOTS_KEPT", default=3)
 
 _log_chain: list[Any] = [
     structlog.contextvars.merge_contextvars,

@@ -16,7 +16,9 @@ from apps.instruments.models import Instrument
 from apps.matching.codec import command_to_dict
 from apps.matching.engine import (
     ClockTick,
+    Command,
     DefineInstrument,
+    ExpireOrders,
     NewOrder,
     OrderType,
     Side,
@@ -132,6 +134,49 @@ def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
     restarted = Matcher(0)
     restarted.recover()
     assert list(restarted.engine.client_order_ids["ACC-1"]) == ["a1", "a2", "b1"]
+
+
+def test_old_snapshots_and_the_pages_of_ended_sessions_are_deleted(
+    settings: LazySettings, instruments: dict[str, Instrument], trader: User
+) -> None:
+    settings.MATCHER_SNAPSHOTS_KEPT = 2
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    taken: list[int] = []
+    try:
+
+        def apply(command: Command) -> None:
+            matcher.process([Incoming("", command)])
+            matcher.settle()
+            matcher.snapshot()
+            taken.append(matcher.engine.seq)
+
+        def sell_order(coid: str, price: int) -> None:
+            terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price, 10, coid)
+            apply(NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms))
+
+        sell_order("a1", 23250)
+        sell_order("a2", 23251)
+        assert ClientOrderIdPage.objects.filter(shard=0).count() == 2
+        # The session's end: the next session's ids start afresh, in pages of their own.
+        apply(ExpireOrders(uuid.uuid4().hex, time.time_ns()))
+        sell_order("b1", 23252)
+        sell_order("b2", 23253)
+    finally:
+        matcher.close()
+
+    snapshots = EngineSnapshot.objects.filter(shard=0).order_by("seq")
+    assert [s.seq for s in snapshots] == taken[-2:]
+    session = matcher.engine.client_order_ids_since_seq
+    assert {s.client_order_ids_since_seq for s in snapshots} == {session}
+    pages = ClientOrderIdPage.objects.filter(shard=0).order_by("seq")
+    assert [(p.session_seq, p.ids) for p in pages] == [
+        (session, {"ACC-1": [0, ["b1"]]}),
+        (session, {"ACC-1": [1, ["b2"]]}),
+    ]
+    restarted = Matcher(0)
+    restarted.recover()
+    assert list(restarted.engine.client_order_ids["ACC-1"]) == ["b1", "b2"]
 
 
 def test_a_snapshot_stored_with_its_client_order_ids_still_restores_them(

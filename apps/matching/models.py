@@ -37,6 +37,11 @@ class EngineSnapshot(models.Model):
     head_hash = models.CharField(max_length=64)
     last_stream_id = models.CharField(max_length=40, blank=True)
     last_ts_ns = models.BigIntegerField()
+    client_order_ids_since_seq = models.BigIntegerField(
+        default=0,
+        help_text="The session of the client order ids the state counts: the seq of the event "
+        "that began it. Its pages up to `seq` hold the ids.",
+    )
     state_zlib = models.BinaryField(help_text="The state: pack_state's compressed JSON.")
     created_at = models.DateTimeField(auto_now_add=True)
 

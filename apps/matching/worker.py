@@ -424,6 +424,7 @@ class Matcher:
             head_hash=self.head_hash,
             last_stream_id="{}-{}".format(*max(self.last_stream_id, self._handed_stream_id)),
             last_ts_ns=self._last_ts_ns,
+            client_order_ids_since_seq=self.engine.client_order_ids_since_seq,
         )
         state = self.engine.snapshot(client_order_ids=False)
         session: int = state["client_order_ids_since_seq"]
@@ -445,9 +446,28 @@ class Matcher:
             if pending.page_ids:
                 pending.page.ids_zlib = pack_state(pending.page_ids)
                 pending.page.save(force_insert=True)
+            self._prune_snapshots()
         self._stored_id_session = pending.session
         self._stored_id_counts = pending.id_counts
         log.info("matcher_snapshot", shard=self.shard, seq=pending.row.seq)
+
+    def _prune_snapshots(self) -> None:
+        """Keep the latest `MATCHER_SNAPSHOTS_KEPT` snapshots and the pages they need: at 5,000
+        orders/s a day leaves 8,640 of them. A kept snapshot needs its own session's pages,
+        and sessions only move forward, so the pages of sessions before the oldest kept one's
+        are no longer needed."""
+        kept = max(1, settings.MATCHER_SNAPSHOTS_KEPT)
+        oldest = (
+            EngineSnapshot.objects.filter(shard=self.shard)
+            .order_by("-seq")
+            .values_list("seq", "client_order_ids_since_seq")[kept - 1 : kept]
+            .first()
+        )
+        if oldest is None:
+            return
+        seq, session = oldest
+        EngineSnapshot.objects.filter(shard=self.shard, seq__lt=seq).delete()
+        ClientOrderIdPage.objects.filter(shard=self.shard, session_seq__lt=session).delete()
 
     def _store_snapshot_once_journaled(
         self, pending: PendingSnapshot, journaled: Future[None]
