@@ -106,6 +106,8 @@ log = structlog.get_logger(__name__)
 # Order ids are unique across shards: shard N issues ids from N * ORDER_ID_SPAN + 1.
 ORDER_ID_SPAN = 1_000_000_000_000
 REPLY_TTL_S = 60
+# Tracked allocations, net of frees, between collections of the youngest generation.
+GC_YOUNG_THRESHOLD = 50_000
 HEARTBEAT_EVERY_S = 1.0
 INSTRUMENT_SYNC_EVERY_S = 10.0
 # Positions are revalued at the last prices this often (when anything traded), so that a
@@ -262,6 +264,13 @@ class Matcher:
         # cyclic collector's full passes, whose pauses would otherwise land on order latency.
         gc.collect()
         gc.freeze()
+        # A batch's events, payloads and rows die by reference count as soon as it is
+        # published, but at the default threshold (700) the young generation was collected
+        # while they were alive, 4,000 times a bench_pipeline run, promoting them into older
+        # passes: 8 % of the matcher's CPU. At 50,000 a batch never triggers a collection;
+        # the engine's growth does, once or twice a run. Sustained 5,945 to 6,149 orders/s
+        # against 4,150 to 5,644 in alternating runs.
+        gc.set_threshold(GC_YOUNG_THRESHOLD)
 
     def run(self, stop: threading.Event) -> None:
         self.start()
