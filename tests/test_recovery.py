@@ -16,7 +16,6 @@ from apps.instruments.models import Instrument
 from apps.matching.codec import command_to_dict
 from apps.matching.engine import (
     ClockTick,
-    Command,
     DefineInstrument,
     ExpireOrders,
     NewOrder,
@@ -39,6 +38,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def sell(user: User, price: str, qty: int, client_order_id: str) -> None:
     order_submit(user, OrderRequest("AAPL", "sell", "limit", price, qty, "GTC", client_order_id))
+
+
+def sell_through(matcher: Matcher, user: User, client_order_id: str, price_ticks: int) -> None:
+    """A sell of 10 for ACC-1 handed to `matcher` as its loop hands commands over, journaled
+    and published before this returns."""
+    terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price_ticks, 10)
+    command = NewOrder(uuid.uuid4().hex, time.time_ns(), user.pk, "ACC-1", *terms, client_order_id)
+    matcher.process([Incoming("", command)])
+    matcher.settle()
 
 
 def test_a_restart_resumes_from_the_snapshot_and_replays_only_the_tail(
@@ -106,15 +114,8 @@ def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
     matcher = Matcher(0, block_ms=20)
     matcher.start()
     try:
-
-        def sell_order(coid: str, price: int) -> None:
-            terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price, 10, coid)
-            command = NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms)
-            matcher.process([Incoming("", command)])
-            matcher.settle()
-
-        sell_order("a1", 23250)
-        sell_order("a2", 23251)
+        sell_through(matcher, trader, "a1", 23250)
+        sell_through(matcher, trader, "a2", 23251)
         # A row already at the snapshot's seq: storing the snapshot fails on the database.
         squatter = EngineSnapshot.objects.create(
             shard=0, seq=matcher.engine.seq, head_hash="", last_ts_ns=0, state_zlib=b""
@@ -124,7 +125,7 @@ def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
         matcher._store_snapshot_once_journaled(matcher._take_snapshot(), journaled)
         assert not ClientOrderIdPage.objects.exists()
         squatter.delete()
-        sell_order("b1", 23252)
+        sell_through(matcher, trader, "b1", 23252)
         matcher.snapshot()
     finally:
         matcher.close()
@@ -145,23 +146,21 @@ def test_old_snapshots_and_the_pages_of_ended_sessions_are_deleted(
     taken: list[int] = []
     try:
 
-        def apply(command: Command) -> None:
-            matcher.process([Incoming("", command)])
-            matcher.settle()
+        def snapshot() -> None:
             matcher.snapshot()
             taken.append(matcher.engine.seq)
 
-        def sell_order(coid: str, price: int) -> None:
-            terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price, 10, coid)
-            apply(NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms))
-
-        sell_order("a1", 23250)
-        sell_order("a2", 23251)
+        for coid, price in (("a1", 23250), ("a2", 23251)):
+            sell_through(matcher, trader, coid, price)
+            snapshot()
         assert ClientOrderIdPage.objects.filter(shard=0).count() == 2
         # The session's end: the next session's ids start afresh, in pages of their own.
-        apply(ExpireOrders(uuid.uuid4().hex, time.time_ns()))
-        sell_order("b1", 23252)
-        sell_order("b2", 23253)
+        matcher.process([Incoming("", ExpireOrders(uuid.uuid4().hex, time.time_ns()))])
+        matcher.settle()
+        snapshot()
+        for coid, price in (("b1", 23252), ("b2", 23253)):
+            sell_through(matcher, trader, coid, price)
+            snapshot()
     finally:
         matcher.close()
 
@@ -183,17 +182,10 @@ def test_a_snapshot_stored_with_its_client_order_ids_still_restores_them(
     instruments: dict[str, Instrument], trader: User
 ) -> None:
     # Snapshots stored before the pages existed hold the session's ids themselves.
-
-    def sell_order(matcher: Matcher, coid: str, price: int) -> None:
-        terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, price, 10, coid)
-        command = NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms)
-        matcher.process([Incoming("", command)])
-        matcher.settle()
-
     matcher = Matcher(0, block_ms=20)
     matcher.start()
     try:
-        sell_order(matcher, "a1", 23250)
+        sell_through(matcher, trader, "a1", 23250)
         pending = matcher._take_snapshot()
         pending.row.state_zlib = pack_state(matcher.engine.snapshot())
         pending.row.save(force_insert=True)
@@ -206,7 +198,7 @@ def test_a_snapshot_stored_with_its_client_order_ids_still_restores_them(
     try:
         assert list(restarted.engine.client_order_ids["ACC-1"]) == ["a1"]
         # Its next snapshot stores the session's ids in a page, from the first on.
-        sell_order(restarted, "a2", 23251)
+        sell_through(restarted, trader, "a2", 23251)
         restarted.snapshot()
     finally:
         restarted.close()
@@ -220,10 +212,7 @@ def test_a_snapshot_whose_client_order_id_pages_do_not_add_up_stops_the_matcher(
     matcher = Matcher(0, block_ms=20)
     matcher.start()
     try:
-        terms = ("AAPL", Side.SELL, OrderType.LIMIT, TimeInForce.GTC, 23250, 10, "a1")
-        command = NewOrder(uuid.uuid4().hex, time.time_ns(), trader.pk, "ACC-1", *terms)
-        matcher.process([Incoming("", command)])
-        matcher.settle()
+        sell_through(matcher, trader, "a1", 23250)
         matcher.snapshot()
     finally:
         matcher.close()

@@ -195,7 +195,6 @@ class PendingSnapshot:
     page: ClientOrderIdPage
     # Account → [its first id's place in the session, the ids]; empty: no page to store.
     page_ids: dict[str, list[Any]]
-    session: int
     # Per account, the ids the stored pages hold once this snapshot is stored.
     id_counts: dict[str, int]
 
@@ -344,6 +343,8 @@ class Matcher:
         """
         snapshot = EngineSnapshot.objects.filter(shard=self.shard).order_by("-seq").first()
         after_seq = 0
+        # No pages are known to be stored until a snapshot without its ids says which.
+        self._stored_id_session, self._stored_id_counts = None, {}
         if snapshot is not None:
             self.engine = self._restored_engine(snapshot)
             self.head_hash = snapshot.head_hash
@@ -436,7 +437,7 @@ class Matcher:
             client_order_ids_since_seq=self.engine.client_order_ids_since_seq,
         )
         state = self.engine.snapshot(client_order_ids=False)
-        session: int = state["client_order_ids_since_seq"]
+        session = row.client_order_ids_since_seq
         stored = self._stored_id_counts if session == self._stored_id_session else {}
         added = self.engine.client_order_ids_after(stored)
         return PendingSnapshot(
@@ -444,7 +445,6 @@ class Matcher:
             state,
             ClientOrderIdPage(shard=self.shard, session_seq=session, seq=row.seq),
             {account: [stored.get(account, 0), ids] for account, ids in added.items()},
-            session,
             state["client_order_id_counts"],
         )
 
@@ -456,7 +456,7 @@ class Matcher:
                 pending.page.ids_zlib = pack_state(pending.page_ids)
                 pending.page.save(force_insert=True)
             self._prune_snapshots()
-        self._stored_id_session = pending.session
+        self._stored_id_session = pending.row.client_order_ids_since_seq
         self._stored_id_counts = pending.id_counts
         log.info("matcher_snapshot", shard=self.shard, seq=pending.row.seq)
 
