@@ -1,9 +1,11 @@
 """The matcher rebuilds from its latest snapshot plus the log's tail, and refuses to run when
 the log and the engine disagree."""
 
+import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, wait
 
 import pytest
@@ -38,6 +40,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def sell(user: User, price: str, qty: int, client_order_id: str) -> None:
     order_submit(user, OrderRequest("AAPL", "sell", "limit", price, qty, "GTC", client_order_id))
+
+
+@contextlib.contextmanager
+def started_matcher() -> Iterator[Matcher]:
+    """A matcher recovered and started on this thread, which the test drives batch by batch,
+    closed at the end."""
+    matcher = Matcher(0, block_ms=20)
+    matcher.start()
+    try:
+        yield matcher
+    finally:
+        matcher.close()
 
 
 def sell_through(matcher: Matcher, user: User, client_order_id: str, price_ticks: int) -> None:
@@ -111,9 +125,7 @@ def test_a_client_order_id_is_stored_once_and_still_known_after_a_restart(
 def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
     instruments: dict[str, Instrument], trader: User
 ) -> None:
-    matcher = Matcher(0, block_ms=20)
-    matcher.start()
-    try:
+    with started_matcher() as matcher:
         sell_through(matcher, trader, "a1", 23250)
         sell_through(matcher, trader, "a2", 23251)
         # A row already at the snapshot's seq: storing the snapshot fails on the database.
@@ -127,8 +139,6 @@ def test_the_ids_of_a_snapshot_that_failed_to_store_go_into_the_next_page(
         squatter.delete()
         sell_through(matcher, trader, "b1", 23252)
         matcher.snapshot()
-    finally:
-        matcher.close()
 
     [page] = ClientOrderIdPage.objects.filter(shard=0)
     assert page.ids == {"ACC-1": [0, ["a1", "a2", "b1"]]}
@@ -141,10 +151,8 @@ def test_old_snapshots_and_the_pages_of_ended_sessions_are_deleted(
     settings: LazySettings, instruments: dict[str, Instrument], trader: User
 ) -> None:
     settings.MATCHER_SNAPSHOTS_KEPT = 2
-    matcher = Matcher(0, block_ms=20)
-    matcher.start()
     taken: list[int] = []
-    try:
+    with started_matcher() as matcher:
 
         def snapshot() -> None:
             matcher.snapshot()
@@ -161,8 +169,6 @@ def test_old_snapshots_and_the_pages_of_ended_sessions_are_deleted(
         for coid, price in (("b1", 23252), ("b2", 23253)):
             sell_through(matcher, trader, coid, price)
             snapshot()
-    finally:
-        matcher.close()
 
     snapshots = EngineSnapshot.objects.filter(shard=0).order_by("seq")
     assert [s.seq for s in snapshots] == taken[-2:]
@@ -182,26 +188,18 @@ def test_a_snapshot_stored_with_its_client_order_ids_still_restores_them(
     instruments: dict[str, Instrument], trader: User
 ) -> None:
     # Snapshots stored before the pages existed hold the session's ids themselves.
-    matcher = Matcher(0, block_ms=20)
-    matcher.start()
-    try:
+    with started_matcher() as matcher:
         sell_through(matcher, trader, "a1", 23250)
         pending = matcher._take_snapshot()
         pending.row.state_zlib = pack_state(matcher.engine.snapshot())
         pending.row.save(force_insert=True)
-    finally:
-        matcher.close()
     assert not ClientOrderIdPage.objects.exists()
 
-    restarted = Matcher(0, block_ms=20)
-    restarted.start()
-    try:
+    with started_matcher() as restarted:
         assert list(restarted.engine.client_order_ids["ACC-1"]) == ["a1"]
         # Its next snapshot stores the session's ids in a page, from the first on.
         sell_through(restarted, trader, "a2", 23251)
         restarted.snapshot()
-    finally:
-        restarted.close()
     [page] = ClientOrderIdPage.objects.filter(shard=0)
     assert page.ids == {"ACC-1": [0, ["a1", "a2"]]}
 
@@ -209,13 +207,9 @@ def test_a_snapshot_stored_with_its_client_order_ids_still_restores_them(
 def test_a_snapshot_whose_client_order_id_pages_do_not_add_up_stops_the_matcher(
     instruments: dict[str, Instrument], trader: User
 ) -> None:
-    matcher = Matcher(0, block_ms=20)
-    matcher.start()
-    try:
+    with started_matcher() as matcher:
         sell_through(matcher, trader, "a1", 23250)
         matcher.snapshot()
-    finally:
-        matcher.close()
     ClientOrderIdPage.objects.all().delete()
     with pytest.raises(SnapshotIncomplete, match="do not match the snapshot's counts"):
         Matcher(0).recover()
